@@ -1,0 +1,523 @@
+/* control.c: the control FIFO, from bytes to commands, and the replies.
+ *
+ * The supervisor holds a write end of its own FIFO, so it never sees EOF and never
+ * spins. Each well-behaved client writes one whole line with one write() of at most
+ * PIPE_BUF bytes, which the kernel keeps in one piece; so when a read empties the FIFO,
+ * whatever follows the last newline is a fragment from a client that broke the rule (or
+ * died halfway) and is dropped, never glued to the next client's command.
+ *
+ * A client that wants an answer names a reply FIFO of its own in RUNDIR/reply; the
+ * answer is "O/E text" lines and a final "X CODE" (the README's "Control protocol"). A
+ * client that asked to wait is a waiter until its services reach the state or its time
+ * runs out; the answer is written without blocking, buffered when the FIFO is full. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fdio.h"
+#include "log.h"
+#include "sig.h"
+#include "sup.h"
+
+#define REPLY_BUF_MAX (256 * 1024) /* a client that reads nothing is dropped past this */
+
+struct waiter {
+	struct waiter *next;
+	int fd;
+	char *out;
+	size_t outlen, outcap;
+	int done;                 /* X written to out: close once it is flushed */
+	int keep_open;            /* shutdown: the kernel closes it when we exit */
+	int waiting;
+	enum proto_cond cond;
+	int64_t deadline_ms, wait_ms;
+	int failed;               /* exit code 1 at the end */
+	int nnames;
+	char (*names)[SVNAME_MAX + 1];
+	unsigned char *reached;
+};
+
+int
+control_open(struct sup *s)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (path_join(path, sizeof path, s->paths.rundir, RUN_CONTROL, NULL) == -1)
+		return -1;
+	/* we hold the lock: whatever is there is a leftover; make it anew with our mode */
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -1;
+	if (mkfifo(path, 0600) == -1)
+		return -1;
+	s->ctl_rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (s->ctl_rfd == -1)
+		return -1;
+	/* our own write end: without it every client's close would be an EOF to poll */
+	s->ctl_wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (s->ctl_wfd == -1)
+		return -1;
+	if (fstat(s->ctl_rfd, &st) == -1)
+		return -1;
+	if (!S_ISFIFO(st.st_mode) || st.st_uid != geteuid()) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+void
+control_close(struct sup *s)
+{
+	char path[PATH_MAX];
+
+	if (path_join(path, sizeof path, s->paths.rundir, RUN_CONTROL, NULL) == 0 &&
+	    unlink(path) == -1 && errno != ENOENT)
+		log_warn("unable to remove %s", path);
+}
+
+/* --- replies --- */
+
+__attribute__((format(printf, 3, 4))) static void
+reply(struct waiter *w, char kind, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	if (w == NULL || w->fd == -1)
+		return;
+	line[0] = kind;
+	line[1] = ' ';
+	va_start(ap, fmt);
+	n = vsnprintf(line + 2, sizeof line - 3, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	n = n + 2 > (int)sizeof line - 2 ? (int)sizeof line - 2 : n + 2;
+	line[n++] = '\n';
+	if (w->outlen + (size_t)n > w->outcap) {
+		size_t cap = w->outcap ? w->outcap * 2 : 1024;
+		char *p;
+		while (cap < w->outlen + (size_t)n)
+			cap *= 2;
+		if (cap > REPLY_BUF_MAX || (p = realloc(w->out, cap)) == NULL) {
+			log_warnx("reply to a client dropped: it reads too slowly");
+			fd_close(w->fd);
+			w->fd = -1;
+			return;
+		}
+		w->out = p;
+		w->outcap = cap;
+	}
+	memcpy(w->out + w->outlen, line, (size_t)n);
+	w->outlen += (size_t)n;
+}
+
+static void
+flush(struct waiter *w)
+{
+	while (w->fd != -1 && w->outlen > 0) {
+		ssize_t n = write(w->fd, w->out, w->outlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			if (errno != EAGAIN) { /* EPIPE: the client is gone */
+				fd_close(w->fd);
+				w->fd = -1;
+			}
+			return;
+		}
+		memmove(w->out, w->out + n, w->outlen - (size_t)n);
+		w->outlen -= (size_t)n;
+	}
+}
+
+static void
+finish(struct waiter *w)
+{
+	reply(w, PROTO_EXIT, "%d", w->failed ? 1 : 0);
+	w->done = 1;
+	w->waiting = 0;
+	flush(w);
+}
+
+static void
+waiter_free(struct waiter *w)
+{
+	if (w->fd != -1)
+		fd_close(w->fd);
+	free(w->out);
+	free(w->names);
+	free(w->reached);
+	free(w);
+}
+
+/* Drops waiters that are finished and flushed (or whose client is gone). */
+static void
+waiters_reap(struct sup *s)
+{
+	for (struct waiter **pp = &s->waiters; *pp != NULL;) {
+		struct waiter *w = *pp;
+		if (w->fd == -1 || (w->done && w->outlen == 0 && !w->keep_open)) {
+			*pp = w->next;
+			waiter_free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+static struct waiter *
+client_open(struct sup *s, const char *id)
+{
+	struct waiter *w;
+	struct stat st;
+	int fd = openat(s->reply_dirfd, id, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd == -1) {
+		log_warn("unable to open reply FIFO %s/%s/%s", s->paths.rundir, RUN_REPLY, id);
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+		log_warnx("refused reply path %s/%s/%s: not a FIFO", s->paths.rundir, RUN_REPLY, id);
+		fd_close(fd);
+		return NULL;
+	}
+	(void)unlinkat(s->reply_dirfd, id, 0); /* open now; svctl unlinks it too */
+	w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		fd_close(fd);
+		return NULL;
+	}
+	w->fd = fd;
+	w->next = s->waiters;
+	s->waiters = w;
+	return w;
+}
+
+/* --- waiting --- */
+
+static void
+describe(struct sup *s, const char *name, char *buf, size_t size)
+{
+	struct service *sv = service_find(s, name);
+
+	if (sv == NULL)
+		snprintf(buf, size, "gone");
+	else
+		status_describe(buf, size, &sv->st, clock_wall_sec());
+}
+
+/* Marks what w waits for in sv; 1 when sv can no longer get there. */
+static int
+check_one(struct waiter *w, int i, struct service *sv)
+{
+	if (sv == NULL || sv->removed)
+		return w->cond != COND_DOWN;
+	if (service_cond(sv, w->cond))
+		w->reached[i] = 1;
+	else if (w->cond != COND_DOWN && sv->st.state == SV_FAILED)
+		return 1;
+	return 0;
+}
+
+static void
+waiter_check(struct sup *s, struct waiter *w, struct service *changed)
+{
+	int all = 1;
+
+	for (int i = 0; i < w->nnames && w->waiting; i++) {
+		struct service *sv;
+		if (w->reached[i])
+			continue;
+		if (changed != NULL && strcmp(changed->st.name, w->names[i]) != 0) {
+			all = 0;
+			continue;
+		}
+		sv = changed != NULL ? changed : service_find(s, w->names[i]);
+		if (check_one(w, i, sv)) {
+			char d[STATUS_TEXT_MAX];
+			describe(s, w->names[i], d, sizeof d);
+			reply(w, PROTO_ERR, "%s: cannot become %s: %s", w->names[i],
+			      proto_cond_name(w->cond), d);
+			w->failed = 1;
+			w->reached[i] = 1;
+		}
+		all &= w->reached[i];
+	}
+	if (w->waiting && all)
+		finish(w);
+}
+
+void
+waiters_on_change(struct sup *s, struct service *sv)
+{
+	for (struct waiter *w = s->waiters; w != NULL; w = w->next)
+		if (w->waiting)
+			waiter_check(s, w, sv);
+}
+
+void
+waiters_on_deadline(struct sup *s, int64_t now)
+{
+	for (struct waiter *w = s->waiters; w != NULL; w = w->next) {
+		if (!w->waiting || w->deadline_ms > now)
+			continue;
+		for (int i = 0; i < w->nnames; i++) {
+			char d[STATUS_TEXT_MAX];
+			if (w->reached[i])
+				continue;
+			describe(s, w->names[i], d, sizeof d);
+			reply(w, PROTO_ERR, "%s: not %s after %lld.%03llds: %s", w->names[i],
+			      proto_cond_name(w->cond), (long long)(w->wait_ms / 1000),
+			      (long long)(w->wait_ms % 1000), d);
+		}
+		w->failed = 1;
+		finish(w);
+	}
+	waiters_reap(s);
+}
+
+int64_t
+waiters_next_deadline(const struct sup *s)
+{
+	int64_t next = CLOCK_NEVER;
+
+	for (const struct waiter *w = s->waiters; w != NULL; w = w->next)
+		if (w->waiting && w->deadline_ms < next)
+			next = w->deadline_ms;
+	return next;
+}
+
+/* POLLOUT for pending output; otherwise nothing is asked, and POLLERR still tells us
+ * that a client closed its end. */
+int
+waiters_pollfds(struct sup *s, struct pollfd *pfd, int max)
+{
+	int n = 0;
+
+	for (struct waiter *w = s->waiters; w != NULL && n < max; w = w->next) {
+		pfd[n].fd = w->fd;
+		pfd[n].events = w->outlen > 0 ? POLLOUT : 0;
+		pfd[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+void
+waiters_on_poll(struct sup *s, const struct pollfd *pfd, int n)
+{
+	int i = 0;
+
+	for (struct waiter *w = s->waiters; w != NULL && i < n; w = w->next, i++) {
+		if (pfd[i].fd != w->fd || pfd[i].revents == 0)
+			continue;
+		if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			fd_close(w->fd); /* the client gave up: nothing left to tell it */
+			w->fd = -1;
+		} else {
+			flush(w);
+		}
+	}
+	waiters_reap(s);
+}
+
+int
+waiters_count(const struct sup *s)
+{
+	int n = 0;
+
+	for (const struct waiter *w = s->waiters; w != NULL; w = w->next)
+		n++;
+	return n;
+}
+
+void
+waiters_shutdown_reply(struct sup *s)
+{
+	for (struct waiter *w = s->waiters; w != NULL; w = w->next)
+		if (w->keep_open && !w->done)
+			finish(w);
+}
+
+static void
+wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum proto_cond cond,
+	 int64_t now)
+{
+	w->names = calloc((size_t)cmd->nnames, sizeof *w->names);
+	w->reached = calloc((size_t)cmd->nnames, 1);
+	if (w->names == NULL || w->reached == NULL) {
+		reply(w, PROTO_ERR, "out of memory");
+		w->failed = 1;
+		finish(w);
+		return;
+	}
+	w->nnames = cmd->nnames;
+	for (int i = 0; i < cmd->nnames; i++) {
+		strcpy(w->names[i], cmd->names[i]);
+		/* names that failed already were answered for */
+		w->reached[i] = service_find(s, cmd->names[i]) == NULL;
+	}
+	w->cond = cond;
+	w->wait_ms = cmd->wait_ms;
+	w->deadline_ms = now + cmd->wait_ms;
+	w->waiting = 1;
+	waiter_check(s, w, NULL);
+}
+
+/* --- commands --- */
+
+static void
+apply(struct sup *s, struct service *sv, const struct proto_cmd *cmd)
+{
+	switch (cmd->verb) {
+	case VERB_START:
+		service_want(s, sv, WANT_UP, 0);
+		break;
+	case VERB_STOP:
+		service_want(s, sv, WANT_DOWN, 0);
+		break;
+	case VERB_RESTART:
+		service_want(s, sv, WANT_UP, 1);
+		break;
+	case VERB_ONCE:
+		service_want(s, sv, WANT_ONCE, sv->st.state != SV_UP && sv->st.state != SV_STARTING);
+		break;
+	case VERB_SIGNAL:
+		service_signal(sv, cmd->sig);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+execute(struct sup *s, const struct proto_cmd *cmd, int64_t now)
+{
+	struct waiter *w = cmd->reply[0] != '\0' ? client_open(s, cmd->reply) : NULL;
+	int failed = 0;
+
+	if (cmd->verb == VERB_RESCAN) {
+		scan_run(s);
+	} else if (cmd->verb == VERB_SHUTDOWN) {
+		log_info("shutdown requested");
+		s->shutting_down = 1;
+		if (w != NULL)
+			w->keep_open = 1;
+		return;
+	} else if (cmd->verb == VERB_REEXEC) {
+		log_warnx("refused command: reexec: not supported");
+		reply(w, PROTO_ERR, "reexec: not supported by this supervisor");
+		failed = 1;
+	} else {
+		if (s->shutting_down && cmd->verb != VERB_STOP && cmd->verb != VERB_WAIT &&
+		    cmd->verb != VERB_SIGNAL) {
+			reply(w, PROTO_ERR, "refused: the supervisor is shutting down");
+			if (w != NULL) {
+				w->failed = 1;
+				finish(w);
+			}
+			return;
+		}
+		for (int i = 0; i < cmd->nnames; i++) {
+			struct service *sv = service_find(s, cmd->names[i]);
+			if (sv == NULL) {
+				log_warnx("refused command: %s %s: no such service",
+					  proto_verb_name(cmd->verb), cmd->names[i]);
+				reply(w, PROTO_ERR, "%s: no such service", cmd->names[i]);
+				failed = 1;
+				continue;
+			}
+			if (cmd->verb == VERB_SIGNAL && sv->st.pid <= 0) {
+				reply(w, PROTO_ERR, "%s: not running", cmd->names[i]);
+				failed = 1;
+				continue;
+			}
+			apply(s, sv, cmd);
+		}
+	}
+	if (w == NULL)
+		return;
+	w->failed = failed;
+	if (cmd->verb == VERB_WAIT || (cmd->wait_ms > 0 && cmd->verb != VERB_SIGNAL &&
+					cmd->verb != VERB_RESCAN && cmd->verb != VERB_REEXEC)) {
+		enum proto_cond c = cmd->verb == VERB_WAIT ? cmd->cond
+				    : cmd->verb == VERB_STOP ? COND_DOWN
+				    : COND_READY;
+		struct proto_cmd wc = *cmd;
+		if (wc.wait_ms < 0)
+			wc.wait_ms = PROTO_WAIT_MAX_MS;
+		wait_for(s, w, &wc, c, now);
+		return;
+	}
+	finish(w);
+}
+
+static void
+control_line(struct sup *s, char *line, size_t len, int64_t now)
+{
+	struct proto_cmd cmd;
+	const char *why;
+
+	if (proto_parse(line, len, &cmd, &why) == -1) {
+		char shown[64];
+		size_t i;
+		for (i = 0; i < len && i < sizeof shown - 1; i++) /* the log stays text */
+			shown[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
+		shown[i] = '\0';
+		log_warnx("refused command: %s: \"%s%s\"", why, shown, len >= sizeof shown ? "..." : "");
+		return;
+	}
+	execute(s, &cmd, now);
+}
+
+void
+control_on_readable(struct sup *s, int64_t now)
+{
+	for (;;) {
+		size_t room = sizeof s->ctl_buf - s->ctl_len;
+		ssize_t n = fd_read(s->ctl_rfd, s->ctl_buf + s->ctl_len, room);
+		char *p, *nl, *end;
+
+		if (n == -1) {
+			if (errno != EAGAIN)
+				log_warn("reading the control FIFO");
+			return;
+		}
+		if (n == 0)
+			return; /* cannot happen while we hold a write end */
+		end = s->ctl_buf + s->ctl_len + n;
+		for (p = s->ctl_buf; (nl = memchr(p, '\n', (size_t)(end - p))) != NULL; p = nl + 1) {
+			if (s->ctl_skipping) {
+				s->ctl_skipping = 0;
+				continue;
+			}
+			control_line(s, p, (size_t)(nl - p), now);
+		}
+		s->ctl_len = (size_t)(end - p);
+		memmove(s->ctl_buf, p, s->ctl_len);
+		if ((size_t)n < room) { /* the FIFO is empty: the tail is a broken fragment */
+			if (s->ctl_len > 0 && !s->ctl_skipping)
+				log_warnx("refused command: unterminated fragment of %zu bytes dropped",
+					  s->ctl_len);
+			s->ctl_len = 0;
+			s->ctl_skipping = 0;
+			return;
+		}
+		if (s->ctl_len >= PROTO_LINE_MAX) { /* over-long: drop it up to its newline */
+			if (!s->ctl_skipping)
+				log_warnx("refused command: line longer than %d bytes", PROTO_LINE_MAX);
+			s->ctl_skipping = 1;
+			s->ctl_len = 0;
+		}
+	}
+}

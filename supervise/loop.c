@@ -1,0 +1,171 @@
+/* loop.c: wait and dispatch, nothing else. Every event is a descriptor: signals through
+ * a signalfd, directory changes through inotify, commands through the FIFO, exec reports
+ * through pipes, waiting clients through their reply FIFOs. Timers are deadlines on the
+ * monotonic clock; poll's timeout is the time to the earliest, infinite when none, so an
+ * idle supervisor sleeps. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fdio.h"
+#include "log.h"
+#include "sup.h"
+
+enum { PFD_SIG, PFD_CTL, PFD_INO, PFD_FIXED };
+
+static void
+begin_shutdown(struct sup *s)
+{
+	if (s->shutting_down == 2)
+		return;
+	s->shutting_down = 2; /* 1: asked for; 2: every service told */
+	log_info("stopping every service");
+	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
+		next = sv->next;
+		service_want(s, sv, WANT_DOWN, 0);
+	}
+}
+
+static void
+reap(struct sup *s)
+{
+	int wstatus;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+		struct service *sv = service_by_pid(s, pid);
+		if (sv != NULL)
+			service_on_exit(s, sv, wstatus);
+		/* else: a descendant a service left behind, reparented to us: reaped, no zombie */
+	}
+	if (pid == -1 && errno != ECHILD)
+		log_warn("waitpid");
+}
+
+static void
+on_signals(struct sup *s)
+{
+	struct signalfd_siginfo si;
+
+	while (fd_read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap(s);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_info("got %s: shutting down", si.ssi_signo == SIGTERM ? "TERM" : "INT");
+			s->shutting_down = 1;
+			break;
+		case SIGHUP:
+			log_info("got HUP: rescanning");
+			scan_run(s);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int
+all_down(const struct sup *s)
+{
+	for (const struct service *sv = s->services; sv != NULL; sv = sv->next)
+		if (sv->st.pid > 0)
+			return 0;
+	return 1;
+}
+
+static int64_t
+next_deadline(const struct sup *s)
+{
+	int64_t next = s->rescan_ms, w = waiters_next_deadline(s);
+
+	if (w < next)
+		next = w;
+	for (const struct service *sv = s->services; sv != NULL; sv = sv->next)
+		if (sv->deadline_ms < next)
+			next = sv->deadline_ms;
+	return next;
+}
+
+static void
+run_deadlines(struct sup *s, int64_t now)
+{
+	if (s->rescan_ms <= now)
+		scan_run(s);
+	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
+		next = sv->next;
+		if (sv->deadline_ms <= now)
+			service_on_deadline(s, sv, now);
+	}
+	waiters_on_deadline(s, now);
+}
+
+int
+loop_run(struct sup *s)
+{
+	struct pollfd *pfd = NULL;
+	struct service **execsv = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		size_t need = PFD_FIXED + s->nservices + (size_t)waiters_count(s);
+		int nexec = 0, nw, n;
+		int64_t now;
+
+		if (s->shutting_down)
+			begin_shutdown(s);
+		if (s->shutting_down && all_down(s))
+			break;
+		if (need > cap) {
+			size_t c = need * 2;
+			struct pollfd *p = realloc(pfd, c * sizeof *pfd);
+			struct service **e = p ? realloc(execsv, c * sizeof *e) : NULL;
+			if (p != NULL)
+				pfd = p;
+			if (e == NULL)
+				log_fatal("unable to grow the poll set");
+			execsv = e;
+			cap = c;
+		}
+		pfd[PFD_SIG] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
+		pfd[PFD_CTL] = (struct pollfd){ .fd = s->ctl_rfd, .events = POLLIN };
+		pfd[PFD_INO] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
+		for (struct service *sv = s->services; sv != NULL; sv = sv->next) {
+			if (sv->exec_fd == -1)
+				continue;
+			pfd[PFD_FIXED + nexec] = (struct pollfd){ .fd = sv->exec_fd, .events = POLLIN };
+			execsv[nexec++] = sv;
+		}
+		nw = waiters_pollfds(s, pfd + PFD_FIXED + nexec, (int)(cap - PFD_FIXED - (size_t)nexec));
+		n = poll(pfd, (nfds_t)(PFD_FIXED + nexec + nw),
+			 clock_poll_timeout(next_deadline(s), clock_ms()));
+		if (n == -1 && errno != EINTR)
+			log_fatal("poll");
+		if (n > 0) {
+			for (int i = 0; i < nexec; i++)
+				if (pfd[PFD_FIXED + i].revents)
+					service_on_exec_report(s, execsv[i]);
+			/* before anything can add a waiter and shift the list against pfd */
+			waiters_on_poll(s, pfd + PFD_FIXED + nexec, nw);
+			if (pfd[PFD_SIG].revents)
+				on_signals(s);
+			now = clock_ms();
+			if (pfd[PFD_CTL].revents)
+				control_on_readable(s, now);
+			if (pfd[PFD_INO].revents)
+				scan_on_inotify(s, now);
+		}
+		run_deadlines(s, clock_ms());
+	}
+	free(pfd);
+	free(execsv);
+	return 0;
+}

@@ -1,0 +1,291 @@
+/* main.c: options, daemonizing, the pid lock; then the loop. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "fdio.h"
+#include "log.h"
+#include "sup.h"
+
+#define READY_MARK '\0' /* the daemon's last byte to its launcher: "taking commands" */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: supervise [-f] [-d SVDIR] [-r RUNDIR]\n");
+	exit(2);
+}
+
+/* SVDIR must exist; RUNDIR is made (0700) when missing, and refused when someone else
+ * could write to it. Both become absolute: the daemon runs in /. */
+static void
+check_dirs(struct paths *p)
+{
+	char abs[PATH_MAX];
+	struct stat st;
+
+	if (realpath(p->svdir, abs) == NULL)
+		log_fatal("service directory %s", p->svdir);
+	if (stat(abs, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		log_fatal("service directory %s", p->svdir);
+	}
+	strcpy(p->svdir, abs);
+	if (mkdir(p->rundir, 0700) == -1 && errno != EEXIST)
+		log_fatal("unable to create run directory %s", p->rundir);
+	if (realpath(p->rundir, abs) == NULL)
+		log_fatal("run directory %s", p->rundir);
+	if (lstat(abs, &st) == -1)
+		log_fatal("run directory %s", abs);
+	if (!S_ISDIR(st.st_mode))
+		log_fatalx("run directory %s: not a directory", abs);
+	if (st.st_uid != geteuid())
+		log_fatalx("run directory %s: owned by uid %ld, not by us (uid %ld)", abs,
+			   (long)st.st_uid, (long)geteuid());
+	if (st.st_mode & 022)
+		log_fatalx("run directory %s: writable by others (mode %03o); chmod 700 it", abs,
+			   (unsigned)(st.st_mode & 0777));
+	if (access(abs, W_OK) == -1)
+		log_fatal("run directory %s", abs);
+	strcpy(p->rundir, abs);
+}
+
+/* Fork, setsid, fork. The launcher waits on a pipe that is the daemon's stderr until it
+ * is ready: it shows what the daemon says, and exits 0 only when the ready mark comes. */
+static int
+daemonize(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		log_fatal("pipe");
+	pid = fork();
+	if (pid == -1)
+		log_fatal("fork");
+	if (pid > 0) {
+		char buf[512];
+		ssize_t n;
+		int ready = 0;
+		fd_close(p[1]);
+		while ((n = fd_read(p[0], buf, sizeof buf)) > 0) {
+			ready = buf[n - 1] == READY_MARK;
+			(void)fd_write_all(2, buf, (size_t)(ready ? n - 1 : n));
+		}
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		if (!ready)
+			fprintf(stderr, "supervise: the daemon did not start\n");
+		exit(ready ? 0 : 1);
+	}
+	fd_close(p[0]);
+	if (setsid() == -1)
+		log_fatal("setsid");
+	pid = fork();
+	if (pid == -1)
+		log_fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		log_fatal("chdir /");
+	umask(022);
+	int null = open("/dev/null", O_RDWR);
+	if (null == -1 || dup2(null, 0) == -1 || dup2(null, 1) == -1 || dup2(p[1], 2) == -1)
+		log_fatal("redirecting stdio");
+	if (null > 2)
+		fd_close(null);
+	return p[1];
+}
+
+/* RUNDIR/pid, locked for our lifetime: a second supervisor on this RUNDIR is refused,
+ * and a stale file (no lock) is simply taken over. */
+static int
+lock_pidfile(const struct paths *p)
+{
+	char path[PATH_MAX], buf[32];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, n;
+
+	if (path_join(path, sizeof path, p->rundir, RUN_PID, NULL) == -1)
+		log_fatal("%s/%s", p->rundir, RUN_PID);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1)
+		log_fatal("unable to open %s", path);
+	if (fcntl(fd, F_SETLK, &fl) == -1) {
+		if (errno != EAGAIN && errno != EACCES)
+			log_fatal("unable to lock %s", path);
+		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+			log_fatalx("already running (pid %ld)", (long)fl.l_pid);
+		log_fatalx("already running");
+	}
+	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_fatal("unable to write %s", path);
+	return fd;
+}
+
+static int
+open_subdir(const char *rundir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (path_join(path, sizeof path, rundir, name, NULL) == -1)
+		log_fatal("%s/%s", rundir, name);
+	if (mkdir(path, 0700) == -1 && errno != EEXIST)
+		log_fatal("unable to create %s", path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1)
+		log_fatal("unable to open %s", path);
+	return fd;
+}
+
+static void
+noop_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Signals arrive on a signalfd. They are blocked for that, and get a do-nothing handler
+ * too: as PID 1, a signal left at its default disposition would never be delivered. */
+static int
+setup_signals(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	sigset_t set;
+	int fd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = noop_handler;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		sigaddset(&set, sigs[i]);
+		if (sigaction(sigs[i], &sa, NULL) == -1)
+			log_fatal("sigaction");
+	}
+	sa.sa_handler = SIG_IGN; /* a client gone from its reply FIFO is an EPIPE, not a death */
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		log_fatal("sigaction");
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		log_fatal("sigprocmask");
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd == -1)
+		log_fatal("signalfd");
+	return fd;
+}
+
+/* Leftovers of clients that died before the supervisor opened their reply FIFO. */
+static void
+clean_dir(int dirfd)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (fd != -1)
+			fd_close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			(void)unlinkat(dirfd, de->d_name, 0); /* best effort */
+	closedir(d);
+}
+
+/* Status files of services that are no longer in SVDIR. */
+static void
+prune_status(struct sup *s)
+{
+	int fd = dup(s->status_dirfd);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	if (d == NULL) {
+		if (fd != -1)
+			fd_close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && service_find(s, de->d_name) == NULL)
+			(void)unlinkat(s->status_dirfd, de->d_name, 0);
+	closedir(d);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sup sup;
+	struct sup *s = &sup;
+	const char *opt_d = NULL, *opt_r = NULL;
+	int c, ready_fd = -1;
+	char path[PATH_MAX];
+
+	log_init("supervise", 0);
+	if (fd_open_devnull_stdio() == -1)
+		return 111;
+	while ((c = getopt(argc, argv, "fd:r:")) != -1) {
+		switch (c) {
+		case 'f': s->foreground = 1; break;
+		case 'd': opt_d = optarg; break;
+		case 'r': opt_r = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (paths_resolve(&s->paths, opt_d, opt_r) == -1)
+		log_fatal("paths");
+	check_dirs(&s->paths);
+	if (!s->foreground)
+		ready_fd = daemonize();
+	s->lock_fd = lock_pidfile(&s->paths);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_fatal("prctl(PR_SET_CHILD_SUBREAPER)");
+	s->status_dirfd = open_subdir(s->paths.rundir, RUN_STATUS);
+	s->svlog_dirfd = open_subdir(s->paths.rundir, RUN_SVLOG);
+	s->reply_dirfd = open_subdir(s->paths.rundir, RUN_REPLY);
+	clean_dir(s->reply_dirfd);
+	s->sig_fd = setup_signals();
+	if (control_open(s) == -1)
+		log_fatal("unable to create the control FIFO %s/%s", s->paths.rundir, RUN_CONTROL);
+	scan_init(s);
+	s->rescan_ms = CLOCK_NEVER;
+	if (ready_fd != -1) {
+		int fd;
+		if (path_join(path, sizeof path, s->paths.rundir, RUN_LOG, NULL) == -1 ||
+		    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
+			log_fatal("unable to open %s/%s", s->paths.rundir, RUN_LOG);
+		if (dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+			log_fatal("redirecting stdio to %s", path);
+		fd_close(fd);
+		char mark = READY_MARK;
+		(void)fd_write_all(ready_fd, &mark, 1); /* the launcher exits 1 without it */
+		fd_close(ready_fd);
+	}
+	log_init("supervise", 1);
+	log_info("started (pid %ld) on %s, run directory %s", (long)getpid(), s->paths.svdir,
+		 s->paths.rundir);
+	scan_run(s);
+	prune_status(s);
+	loop_run(s);
+	waiters_shutdown_reply(s);
+	control_close(s);
+	if (path_join(path, sizeof path, s->paths.rundir, RUN_PID, NULL) == 0 &&
+	    unlink(path) == -1)
+		log_warn("unable to remove %s", path);
+	log_info("exiting");
+	return 0;
+}

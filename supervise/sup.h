@@ -1,0 +1,110 @@
+/* supervise/sup.h: the daemon's shared context and the interfaces between its parts:
+ * main.c (options, daemonizing, pid lock), loop.c (wait and dispatch), service.c (the
+ * state machine), spawn.c (fork, detach, exec), scan.c (SVDIR and its watch), control.c
+ * (FIFO bytes to commands, replies and waiters). */
+#ifndef SUP_H
+#define SUP_H
+
+#include <poll.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "paths.h"
+#include "proto.h"
+#include "status.h"
+
+#define RESTART_SPACING_MS 1000   /* two starts of one service are at least this apart */
+#define RESTART_STABLE_MS 10000   /* a death after this much running resets the backoff */
+#define RESTART_MAX_DELAY_MS 60000
+#define TIMEOUT_KILL_DEFAULT_MS 10000
+#define RESCAN_DEBOUNCE_MS 50     /* coalesces the bursts of events of a `cp -r` */
+#define RESCAN_FALLBACK_MS 1000   /* periodic scan when inotify is not available */
+
+struct service {
+	struct sv_status st;       /* what users see: written to status/NAME on each change */
+	struct service *next;      /* sup.services, in order of discovery */
+	struct service *hnext;     /* hash chain by name */
+	int present;               /* seen by the latest scan */
+	int removed;               /* directory gone: stop, then forget */
+	int exec_fd;               /* exec report pipe while SV_STARTING, else -1 */
+	int exec_errno;            /* what the exec report said, 0: nothing yet */
+	char exec_stage[16];
+	int64_t start_ms;          /* monotonic: the latest spawn */
+	int64_t deadline_ms;       /* monotonic: restart or kill; CLOCK_NEVER */
+	int64_t state_ms;          /* monotonic: entered st.state */
+	int short_deaths;          /* deaths in a row within RESTART_STABLE_MS of a start */
+	int killed;                /* SIGKILL already sent in this stop */
+	int down_signal;
+	int64_t timeout_kill_ms;
+};
+
+struct waiter;
+
+struct sup {
+	struct paths paths;
+	int foreground;
+	int status_dirfd, reply_dirfd, svlog_dirfd;
+	int sig_fd, ino_fd, ctl_rfd, ctl_wfd, lock_fd;
+	int ino_wd;                /* SVDIR's watch, -1 when it failed (fallback scans) */
+	struct service *services;
+	struct service **hash;
+	size_t nhash, nservices;
+	struct waiter *waiters;
+	int64_t rescan_ms;         /* monotonic: pending rescan, CLOCK_NEVER */
+	int shutting_down;
+	int exit_now;
+	char ctl_buf[PROTO_LINE_MAX * 16];
+	size_t ctl_len;
+	int ctl_skipping;          /* inside an over-long line: drop bytes up to its newline */
+};
+
+/* service.c */
+struct service *service_find(struct sup *s, const char *name);
+struct service *service_new(struct sup *s, const char *name, int normally_up);
+void service_forget(struct sup *s, struct service *sv);
+void service_want(struct sup *s, struct service *sv, enum sv_want w, int restart);
+void service_signal(struct service *sv, int sig);
+void service_removed(struct sup *s, struct service *sv);
+void service_on_exit(struct sup *s, struct service *sv, int wstatus);
+void service_on_exec_report(struct sup *s, struct service *sv);
+void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
+struct service *service_by_pid(struct sup *s, pid_t pid);
+int service_cond(const struct service *sv, enum proto_cond c);
+
+/* spawn.c */
+struct spawn_req {
+	const char *dir;      /* absolute: the service directory, the child's cwd */
+	const char *logpath;  /* absolute: stdout and stderr, appended */
+};
+struct spawn_res {
+	pid_t pid, pgid;
+	int report_fd;        /* EOF: exec'd; a struct spawn_report: it failed */
+};
+struct spawn_report {
+	int err;
+	char stage[12];
+};
+int spawn_service(const struct spawn_req *req, struct spawn_res *res);
+unsigned long long spawn_starttime(pid_t pid);
+
+/* scan.c */
+int scan_init(struct sup *s);
+void scan_run(struct sup *s);
+void scan_on_inotify(struct sup *s, int64_t now);
+
+/* control.c */
+int control_open(struct sup *s);
+void control_on_readable(struct sup *s, int64_t now);
+void control_close(struct sup *s);
+void waiters_on_change(struct sup *s, struct service *sv);
+void waiters_on_deadline(struct sup *s, int64_t now);
+int64_t waiters_next_deadline(const struct sup *s);
+int waiters_pollfds(struct sup *s, struct pollfd *pfd, int max);
+void waiters_on_poll(struct sup *s, const struct pollfd *pfd, int n);
+int waiters_count(const struct sup *s);
+void waiters_shutdown_reply(struct sup *s);
+
+/* loop.c */
+int loop_run(struct sup *s);
+
+#endif
