@@ -77,15 +77,16 @@ daemonize(void)
 	if (pid > 0) {
 		char buf[512];
 		ssize_t n;
-		int ready = 0;
+		int ready = 0, said = 0;
 		fd_close(p[1]);
 		while ((n = fd_read(p[0], buf, sizeof buf)) > 0) {
 			ready = buf[n - 1] == READY_MARK;
+			said = 1;
 			(void)fd_write_all(2, buf, (size_t)(ready ? n - 1 : n));
 		}
 		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
 			;
-		if (!ready)
+		if (!ready && !said)
 			fprintf(stderr, "supervise: the daemon did not start\n");
 		exit(ready ? 0 : 1);
 	}

@@ -1,1 +1,301 @@
-int main(void){return 0;}
+/* svctl: tells the supervisor what to do; reads status and logs itself. Usage and exit
+ * codes: the README's "svctl" and svctl(8). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "clock.h"
+#include "fdio.h"
+#include "follow.h"
+#include "log.h"
+#include "proto.h"
+#include "sig.h"
+#include "status.h"
+#include "svname.h"
+
+#define WAIT_DEFAULT_MS 7000
+#define REPLY_GRACE_MS 3000 /* beyond the wait: the supervisor's answer is on its way */
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr,
+		"usage: svctl [-d SVDIR] [-r RUNDIR] [-w SECS] COMMAND [NAME...]\n"
+		"commands: start|stop|restart|once NAME...  signal SIG NAME...\n"
+		"          status [--json] [NAME...]  list  log [-f] NAME\n"
+		"          wait up|ready|down NAME...  rescan  shutdown  reexec\n");
+	exit(2);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "svctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	usage();
+}
+
+static void
+check_names(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++)
+		if (!svname_valid(argv[i], strlen(argv[i])))
+			usage_error("invalid service name '%s' (1-64 of A-Z a-z 0-9 . _ @ -, not starting with .)",
+				    argv[i]);
+}
+
+static int64_t
+parse_secs(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > PROTO_WAIT_MAX_MS / 1000)
+		usage_error("-w: not a number of seconds: '%s'", s);
+	return (int64_t)(v * 1000 + 0.5);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the services the supervisor knows: its status files, sorted. */
+static int
+known_names(int dirfd, char ***out)
+{
+	int fd = dup(dirfd), n = 0, cap = 0;
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	char **v = NULL;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (!svname_valid(de->d_name, len))
+			continue; /* ".", "..", NAME.tmp of a write in progress is valid: see below */
+		if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **nv = realloc(v, (size_t)cap * sizeof *v);
+			if (nv == NULL)
+				log_fatal("out of memory");
+			v = nv;
+		}
+		if ((v[n++] = strdup(de->d_name)) == NULL)
+			log_fatal("out of memory");
+	}
+	closedir(d);
+	qsort(v, (size_t)n, sizeof *v, cmp_names);
+	*out = v;
+	return n;
+}
+
+static int
+open_status_dir(const struct paths *p)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (path_join(path, sizeof path, p->rundir, RUN_STATUS, NULL) == -1)
+		log_fatal("%s/%s", p->rundir, RUN_STATUS);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		log_warn("no status in %s (has supervise run on it?)", path);
+	return fd;
+}
+
+static int
+warn_if_not_running(const struct paths *p)
+{
+	if (client_supervisor_running(p))
+		return 0;
+	log_warnx("supervisor not running: what follows may be stale");
+	return 1;
+}
+
+static int
+cmd_status(const struct paths *p, int argc, char **argv)
+{
+	int json = 0, rc = 0, dfd, n, first = 1;
+	char **names;
+	int64_t now = clock_wall_sec();
+
+	if (argc > 0 && strcmp(argv[0], "--json") == 0) {
+		json = 1;
+		argc--;
+		argv++;
+	}
+	check_names(argc, argv);
+	dfd = open_status_dir(p);
+	if (dfd == -1)
+		return 1;
+	rc = warn_if_not_running(p);
+	if (argc > 0) {
+		names = argv;
+		n = argc;
+	} else if ((n = known_names(dfd, &names)) == -1) {
+		log_warn("unable to list %s/%s", p->rundir, RUN_STATUS);
+		return 1;
+	}
+	if (json)
+		printf("[");
+	for (int i = 0; i < n; i++) {
+		struct sv_status st;
+		char text[STATUS_TEXT_MAX];
+		if (status_read(dfd, names[i], &st) == -1) {
+			if (errno == ENOENT)
+				log_warnx("%s: no such service", names[i]);
+			else
+				log_warn("%s: unable to read its status", names[i]);
+			rc = 1;
+			continue;
+		}
+		if (json) {
+			status_json(text, sizeof text, &st);
+			printf("%s\n%s", first ? "" : ",", text);
+		} else {
+			status_describe(text, sizeof text, &st, now);
+			printf("%s: %s\n", st.name, text);
+		}
+		first = 0;
+	}
+	if (json)
+		printf("%s]\n", first ? "" : "\n");
+	return fflush(stdout) == EOF ? 1 : rc;
+}
+
+static int
+cmd_list(const struct paths *p, int argc)
+{
+	char **names;
+	int dfd, n, rc;
+
+	if (argc != 0)
+		usage_error("list takes no argument");
+	if ((dfd = open_status_dir(p)) == -1)
+		return 1;
+	rc = warn_if_not_running(p);
+	if ((n = known_names(dfd, &names)) == -1) {
+		log_warn("unable to list %s/%s", p->rundir, RUN_STATUS);
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		printf("%s\n", names[i]);
+	return fflush(stdout) == EOF ? 1 : rc;
+}
+
+static int
+cmd_log(const struct paths *p, int argc, char **argv)
+{
+	char path[PATH_MAX];
+	int follow = 0;
+
+	if (argc > 0 && strcmp(argv[0], "-f") == 0) {
+		follow = 1;
+		argc--;
+		argv++;
+	}
+	if (argc != 1)
+		usage_error("log takes one service name");
+	check_names(argc, argv);
+	if (path_join(path, sizeof path, p->rundir, RUN_SVLOG, argv[0]) == -1 ||
+	    strlen(path) + sizeof "/current" > sizeof path)
+		log_fatalx("%s: path too long", argv[0]);
+	strcat(path, "/current");
+	return follow_log(path, argv[0], follow);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *opt_d = NULL, *opt_r = NULL;
+	int64_t wait_ms = WAIT_DEFAULT_MS;
+	struct paths p;
+	const char *cmd;
+	int c;
+
+	log_init("svctl", 0);
+	if (fd_open_devnull_stdio() == -1)
+		return 1;
+	while ((c = getopt(argc, argv, "+d:r:w:h")) != -1) {
+		switch (c) {
+		case 'd': opt_d = optarg; break;
+		case 'r': opt_r = optarg; break;
+		case 'w': wait_ms = parse_secs(optarg); break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage();
+	if (paths_resolve(&p, opt_d, opt_r) == -1)
+		log_fatal("paths");
+	cmd = argv[0];
+	argc--;
+	argv++;
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(&p, argc, argv);
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(&p, argc);
+	if (strcmp(cmd, "log") == 0)
+		return cmd_log(&p, argc, argv);
+
+	/* the rest go to the supervisor: validate with the supervisor's own parser */
+	{
+		char line[PROTO_LINE_MAX + 1];
+		struct proto_cmd pc;
+		const char *why;
+		int len, first_name = 0;
+		int waits = 1;
+
+		if (strcmp(cmd, "signal") == 0) {
+			if (argc < 1 || sig_parse(argv[0], strlen(argv[0])) < 0)
+				usage_error("signal: unknown signal '%s'", argc ? argv[0] : "");
+			first_name = 1;
+		} else if (strcmp(cmd, "wait") == 0) {
+			if (argc < 1 || (strcmp(argv[0], "up") != 0 && strcmp(argv[0], "ready") != 0 &&
+					 strcmp(argv[0], "down") != 0))
+				usage_error("wait: say up, ready or down");
+			first_name = 1;
+		}
+		check_names(argc - first_name, argv + first_name);
+		len = proto_build(line, sizeof line, NULL, -1, argc + 1, argv - 1);
+		if (len < 0)
+			usage_error("command longer than %d bytes: split it", PROTO_LINE_MAX);
+		if (proto_parse(line, (size_t)len - 1, &pc, &why) == -1)
+			usage_error("%s: %s", cmd, why);
+		switch (pc.verb) {
+		case VERB_ONCE:
+		case VERB_SIGNAL:
+		case VERB_RESCAN:
+		case VERB_REEXEC:
+			waits = 0;
+			break;
+		default:
+			break;
+		}
+		if (pc.verb == VERB_SHUTDOWN && wait_ms == 0) /* -w 0: do not wait for the exit */
+			return client_request(&p, argc + 1, argv - 1, -1, 0, 0);
+		return client_request(&p, argc + 1, argv - 1, waits ? wait_ms : -1,
+				      (waits ? wait_ms : 0) + REPLY_GRACE_MS,
+				      pc.verb == VERB_SHUTDOWN);
+	}
+}
