@@ -63,8 +63,12 @@ $(PROGS): bin/.flavour
 test: all
 	tests/run
 
+# supervise on the bundled services (as a daemon: it returns once it takes commands),
+# then testdaemon's log as it grows; Ctrl-C stops both.
 run: all
-	bin/supervise -f -d services
+	bin/supervise -d services
+	@trap 'bin/svctl -d services shutdown' EXIT; trap 'exit 0' INT TERM; \
+	bin/svctl -d services -w 10 wait up testdaemon && bin/svctl -d services log -f testdaemon
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
