@@ -12,6 +12,8 @@
 #define RUN_STATUS "status"       /* status/NAME */
 #define RUN_SVLOG "log"           /* log/NAME/current */
 #define RUN_REPLY "reply"         /* reply/ID: svctl's reply FIFOs */
+#define RUN_PIPE "pipe"           /* pipe/NAME: the FIFO from a service to its logger */
+#define RUN_NOTIFY "notify"       /* notify/NAME: sd_notify sockets */
 
 struct paths {
 	char svdir[PATH_MAX];

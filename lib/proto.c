@@ -163,7 +163,7 @@ proto_parse(char *line, size_t len, struct proto_cmd *cmd, const char **why)
 	if (t == ntok)
 		FAIL("missing service name");
 	for (; t < ntok; t++) {
-		if (!svname_valid(tok[t], strlen(tok[t])))
+		if (!svname_ref_valid(tok[t], strlen(tok[t])))
 			FAIL("bad service name");
 		cmd->names[cmd->nnames++] = tok[t];
 	}

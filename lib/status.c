@@ -12,7 +12,8 @@
 
 static const char *const state_names[] = {
 	[SV_DOWN] = "down",       [SV_STARTING] = "starting", [SV_UP] = "up",
-	[SV_STOPPING] = "stopping", [SV_BACKOFF] = "backoff", [SV_FAILED] = "failed",
+	[SV_STOPPING] = "stopping", [SV_FINISHING] = "finishing", [SV_BACKOFF] = "backoff",
+	[SV_FAILED] = "failed",
 };
 static const char *const want_names[] = {
 	[WANT_DOWN] = "down", [WANT_UP] = "up", [WANT_ONCE] = "once",
@@ -73,23 +74,33 @@ death_text(struct sbuf *b, const struct sv_death *d, const char *eq)
 		sb_printf(b, "exit%s%d", eq, d->code);
 }
 
+/* Free text as one line: a newline in it would start a field of its own. */
+static void
+one_line(char *dst, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] != '\0' && i < STATUS_REASON_MAX - 1; i++)
+		dst[i] = (src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
+	dst[i] = '\0';
+}
+
 size_t
 status_format(char *buf, size_t size, const struct sv_status *st)
 {
 	struct sbuf b = { buf, size, 0 };
-	char reason[STATUS_REASON_MAX];
+	char reason[STATUS_REASON_MAX], warning[STATUS_REASON_MAX], text[STATUS_REASON_MAX];
 
-	/* the reason is one line: a newline in it would start a field of its own */
-	snprintf(reason, sizeof reason, "%s", st->reason);
-	for (char *p = reason; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
+	one_line(reason, st->reason);
+	one_line(warning, st->warning);
+	one_line(text, st->text);
 	sb_printf(&b, "name=%s\nstate=%s\npid=%ld\npgid=%ld\nstarttime=%llu\nsince=%lld\n",
 		  st->name, status_state_name(st->state), (long)st->pid, (long)st->pgid,
 		  st->starttime, (long long)st->since_sec);
 	sb_printf(&b, "wanted=%s\nnormally=%s\nready=%d\nrestarts=%u\nnext=%lld\nreason=%s\n",
 		  status_want_name(st->want), st->normally_up ? "up" : "down", st->ready ? 1 : 0,
 		  st->restarts, (long long)st->next_sec, reason);
+	sb_printf(&b, "warning=%s\ntext=%s\n", warning, text);
 	for (int i = 0; i < st->ndeaths && i < STATUS_DEATHS; i++) {
 		const struct sv_death *d = &st->deaths[i];
 		sb_printf(&b, "death=%lld ", (long long)d->when_sec);
@@ -194,7 +205,7 @@ status_parse(const char *buf, struct sv_status *st, const char **why)
 		size_t klen = (size_t)(eq - line);
 #define KEY(s) (klen == sizeof(s) - 1 && memcmp(line, s, klen) == 0)
 		if (KEY("name")) {
-			if (!svname_valid(v, (size_t)(end - v)))
+			if (!svname_ref_valid(v, (size_t)(end - v)))
 				BAD("bad name");
 			memcpy(st->name, v, (size_t)(end - v));
 			st->name[end - v] = '\0';
@@ -232,12 +243,13 @@ status_parse(const char *buf, struct sv_status *st, const char **why)
 			if (parse_num(v, end, 0, 0xffffffffLL, &n) == -1)
 				BAD("bad restarts");
 			st->restarts = (unsigned)n;
-		} else if (KEY("reason")) {
+		} else if (KEY("reason") || KEY("warning") || KEY("text")) {
+			char *dst = KEY("reason") ? st->reason : KEY("warning") ? st->warning : st->text;
 			size_t l = (size_t)(end - v);
-			if (l >= sizeof st->reason)
-				l = sizeof st->reason - 1;
-			memcpy(st->reason, v, l);
-			st->reason[l] = '\0';
+			if (l >= STATUS_REASON_MAX)
+				l = STATUS_REASON_MAX - 1;
+			memcpy(dst, v, l);
+			dst[l] = '\0';
 		} else if (KEY("death")) {
 			if (st->ndeaths < STATUS_DEATHS) {
 				if (parse_death(v, end, &st->deaths[st->ndeaths]) == -1)
@@ -256,20 +268,23 @@ status_parse(const char *buf, struct sv_status *st, const char **why)
 int
 status_write(int dirfd, const struct sv_status *st)
 {
-	char buf[STATUS_TEXT_MAX];
+	char buf[STATUS_TEXT_MAX], file[SVREF_MAX + 1];
 	size_t n = status_format(buf, sizeof buf, st);
 
-	return atomicfile_write(dirfd, st->name, buf, n, 0644);
+	svname_to_file(st->name, file);
+	return atomicfile_write(dirfd, file, buf, n, 0644);
 }
 
 int
 status_read(int dirfd, const char *name, struct sv_status *st)
 {
-	char buf[STATUS_TEXT_MAX + 1];
+	char buf[STATUS_TEXT_MAX + 1], file[SVREF_MAX + 1];
 	const char *why;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n;
+	int fd;
 
+	svname_to_file(name, file);
+	fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		return -1;
 	n = fd_read(fd, buf, sizeof buf - 1);
@@ -325,6 +340,10 @@ status_describe(char *buf, size_t size, const struct sv_status *st, int64_t now_
 		sb_printf(&b, ", %u restart%s", st->restarts, st->restarts == 1 ? "" : "s");
 	if (st->reason[0] != '\0')
 		sb_printf(&b, ", %s", st->reason);
+	if (st->text[0] != '\0')
+		sb_printf(&b, ", \"%s\"", st->text);
+	if (st->warning[0] != '\0')
+		sb_printf(&b, ", warning: %s", st->warning);
 	return sb_done(&b);
 }
 
@@ -367,6 +386,16 @@ status_json(char *buf, size_t size, const struct sv_status *st)
 	sb_printf(&b, ",\"reason\":");
 	if (st->reason[0] != '\0')
 		json_string(&b, st->reason);
+	else
+		sb_printf(&b, "null");
+	sb_printf(&b, ",\"warning\":");
+	if (st->warning[0] != '\0')
+		json_string(&b, st->warning);
+	else
+		sb_printf(&b, "null");
+	sb_printf(&b, ",\"text\":");
+	if (st->text[0] != '\0')
+		json_string(&b, st->text);
 	else
 		sb_printf(&b, "null");
 	sb_printf(&b, ",\"deaths\":[");

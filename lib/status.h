@@ -11,7 +11,7 @@
 #include "svname.h"
 
 /* What is, as users see it. The transitions live in supervise/service.c. */
-enum sv_state { SV_DOWN, SV_STARTING, SV_UP, SV_STOPPING, SV_BACKOFF, SV_FAILED };
+enum sv_state { SV_DOWN, SV_STARTING, SV_UP, SV_STOPPING, SV_FINISHING, SV_BACKOFF, SV_FAILED };
 /* What was asked. */
 enum sv_want { WANT_DOWN, WANT_UP, WANT_ONCE };
 
@@ -26,7 +26,7 @@ struct sv_death {
 };
 
 struct sv_status {
-	char name[SVNAME_MAX + 1];
+	char name[SVREF_MAX + 1];     /* NAME or NAME/log */
 	enum sv_state state;
 	pid_t pid;                   /* 0: no process */
 	pid_t pgid;
@@ -38,6 +38,8 @@ struct sv_status {
 	unsigned restarts;
 	int64_t next_sec;            /* epoch: next start (backoff, failed) or kill (stopping); 0 */
 	char reason[STATUS_REASON_MAX];
+	char warning[STATUS_REASON_MAX]; /* a settings file ignored, and why */
+	char text[STATUS_REASON_MAX];    /* what the service said of itself (sd_notify STATUS=) */
 	int ndeaths;
 	struct sv_death deaths[STATUS_DEATHS];
 };
@@ -49,7 +51,8 @@ const char *status_want_name(enum sv_want w);
 size_t status_format(char *buf, size_t size, const struct sv_status *st);
 /* 0, or -1 with *why set when buf is not a status file. buf must be NUL-terminated. */
 int status_parse(const char *buf, struct sv_status *st, const char **why);
-/* 0, or -1 with errno set (EINVAL: the file is not a status file). */
+/* 0, or -1 with errno set (EINVAL: the file is not a status file). name: NAME or
+ * NAME/log (its file is NAME:log). */
 int status_write(int dirfd, const struct sv_status *st);
 int status_read(int dirfd, const char *name, struct sv_status *st);
 /* The svctl status line without the name: "up (pid 4242) 12s, ready". */

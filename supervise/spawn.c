@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,8 +16,6 @@
 
 #include "fdio.h"
 #include "sup.h"
-
-extern char **environ;
 
 /* The child side reports with one write of a fixed-size record: atomic on a pipe. */
 static void __attribute__((noreturn))
@@ -58,27 +57,41 @@ child_cloexec_all(void)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-static void __attribute__((noreturn))
-child_exec(const struct spawn_req *req, int report)
+static void
+child_stdio(const struct spawn_req *req, int report)
 {
-	static char *const argv[] = { "./run", NULL };
-	int fd;
+	int fd = open(req->in_path, O_RDONLY);
 
-	child_reset_signals();
-	if (chdir(req->dir) == -1)
-		child_fail(report, "chdir");
-	fd = open("/dev/null", O_RDONLY);
 	if (fd == -1 || dup2(fd, 0) == -1)
 		child_fail(report, "stdin");
 	if (fd != 0)
 		(void)close(fd);
-	fd = open(req->logpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0644);
+	fd = open(req->out_path, O_WRONLY | O_NOFOLLOW | req->out_flags, 0644);
 	if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
 		child_fail(report, "open log");
 	if (fd > 2)
 		(void)close(fd);
+}
+
+static void __attribute__((noreturn))
+child_exec(const struct spawn_req *req, int report)
+{
+	child_reset_signals();
+	if (chdir(req->dir) == -1)
+		child_fail(report, "chdir");
+	child_stdio(req, report);
 	child_cloexec_all();
-	execve("./run", argv, environ);
+	if (req->notify_fd != -1 && report == req->notify_num) {
+		report = fcntl(report, F_DUPFD_CLOEXEC, 3); /* make room for the notify fd */
+		if (report == -1)
+			_exit(127);
+	}
+	if (req->notify_fd != -1) { /* dup2 clears close-on-exec, except onto itself */
+		if (req->notify_fd == req->notify_num ? fd_set_cloexec(req->notify_num, 0) == -1
+						      : dup2(req->notify_fd, req->notify_num) == -1)
+			child_fail(report, "notify fd");
+	}
+	execve(req->argv[0], req->argv, req->envp);
 	child_fail(report, "exec");
 }
 
@@ -161,4 +174,19 @@ spawn_starttime(pid_t pid)
 	for (p++; *p >= '0' && *p <= '9'; p++)
 		v = v * 10 + (unsigned long long)(*p - '0');
 	return v;
+}
+
+pid_t
+spawn_parent(pid_t pid)
+{
+	char path[64], buf[1024];
+	const char *p;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if (fd_slurp(path, buf, sizeof buf, 0) < 0)
+		return -1;
+	p = strrchr(buf, ')');
+	if (p == NULL || (p = strchr(p + 2, ' ')) == NULL)
+		return -1;
+	return (pid_t)strtol(p + 1, NULL, 10);
 }

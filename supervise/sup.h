@@ -20,22 +20,39 @@
 #define RESCAN_DEBOUNCE_MS 50     /* coalesces the bursts of events of a `cp -r` */
 #define RESCAN_FALLBACK_MS 1000   /* periodic scan when inotify is not available */
 
+#define TIMEOUT_FINISH_DEFAULT_MS 5000
+#define TIMEOUT_PIDFILE_MS 5000   /* a `pidfile` service's launcher has this long to write it */
+#define PIDFILE_POLL_MS 50
+
 struct service {
 	struct sv_status st;       /* what users see: written to status/NAME on each change */
 	struct service *next;      /* sup.services, in order of discovery */
 	struct service *hnext;     /* hash chain by name */
+	struct service *logger;    /* its log/ service, or NULL */
+	struct service *main;      /* for a logger: the service it logs for (NULL once gone) */
 	int present;               /* seen by the latest scan */
 	int removed;               /* directory gone: stop, then forget */
 	int exec_fd;               /* exec report pipe while SV_STARTING, else -1 */
 	int exec_errno;            /* what the exec report said, 0: nothing yet */
 	char exec_stage[16];
+	int pipe_fd;               /* a logger: its FIFO RUNDIR/pipe/NAME, held O_RDWR; -1 */
+	int notify_rfd;            /* notification-fd pipe, read until the newline; -1 */
+	int sdnotify_fd;           /* sd_notify socket RUNDIR/notify/NAME (`notify`); -1 */
 	int64_t start_ms;          /* monotonic: the latest spawn */
-	int64_t deadline_ms;       /* monotonic: restart or kill; CLOCK_NEVER */
+	int64_t deadline_ms;       /* monotonic: restart, kill, finish or pidfile; CLOCK_NEVER */
 	int64_t state_ms;          /* monotonic: entered st.state */
 	int short_deaths;          /* deaths in a row within RESTART_STABLE_MS of a start */
 	int killed;                /* SIGKILL already sent in this stop */
+	/* the death being handled (finish runs between it and what follows) */
+	int death_stopped;         /* it died of a stop or restart: not a crash */
+	int64_t death_ms, death_ran_ms;
+	/* settings, read at each start */
 	int down_signal;
-	int64_t timeout_kill_ms;
+	int64_t timeout_kill_ms, timeout_finish_ms;
+	int notify_num;            /* notification-fd, -1 none */
+	char pidfile[PATH_MAX];    /* absolute; "" none */
+	int64_t pidfile_until_ms;  /* launcher exited: wait for the pid file until then */
+	int daemon;                /* st.pid came from the pid file */
 };
 
 struct waiter;
@@ -43,7 +60,7 @@ struct waiter;
 struct sup {
 	struct paths paths;
 	int foreground;
-	int status_dirfd, reply_dirfd, svlog_dirfd;
+	int status_dirfd, reply_dirfd, svlog_dirfd, pipe_dirfd, notify_dirfd;
 	int sig_fd, ino_fd, ctl_rfd, ctl_wfd, lock_fd;
 	int ino_wd;                /* SVDIR's watch, -1 when it failed (fallback scans) */
 	struct service *services;
@@ -60,25 +77,34 @@ struct sup {
 
 /* service.c */
 struct service *service_find(struct sup *s, const char *name);
-struct service *service_new(struct sup *s, const char *name, int normally_up);
+struct service *service_new(struct sup *s, const char *name, int normally_up,
+			    struct service *main);
 void service_forget(struct sup *s, struct service *sv);
 void service_want(struct sup *s, struct service *sv, enum sv_want w, int restart);
 void service_signal(struct service *sv, int sig);
 void service_removed(struct sup *s, struct service *sv);
 void service_on_exit(struct sup *s, struct service *sv, int wstatus);
 void service_on_exec_report(struct sup *s, struct service *sv);
+void service_on_notify(struct sup *s, struct service *sv);
+void service_on_sdnotify(struct sup *s, struct service *sv);
 void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
 struct service *service_by_pid(struct sup *s, pid_t pid);
 int service_cond(const struct service *sv, enum proto_cond c);
 
 /* spawn.c */
 struct spawn_req {
-	const char *dir;      /* absolute: the service directory, the child's cwd */
-	const char *logpath;  /* absolute: stdout and stderr, appended */
+	const char *dir;       /* absolute: the child's working directory */
+	char *const *argv;     /* argv[0]: the program, relative to dir */
+	char *const *envp;
+	const char *in_path;   /* stdin: opened O_RDONLY ("/dev/null", or the log FIFO) */
+	const char *out_path;  /* stdout and stderr: opened O_WRONLY | out_flags */
+	int out_flags;         /* O_APPEND | O_CREAT for a file, 0 for the log FIFO */
+	int notify_fd;         /* -1, or a descriptor to hand over as notify_num */
+	int notify_num;
 };
 struct spawn_res {
 	pid_t pid, pgid;
-	int report_fd;        /* EOF: exec'd; a struct spawn_report: it failed */
+	int report_fd;         /* EOF: exec'd; a struct spawn_report: it failed */
 };
 struct spawn_report {
 	int err;
@@ -86,6 +112,7 @@ struct spawn_report {
 };
 int spawn_service(const struct spawn_req *req, struct spawn_res *res);
 unsigned long long spawn_starttime(pid_t pid);
+pid_t spawn_parent(pid_t pid); /* /proc/PID/stat's ppid; -1 when gone */
 
 /* scan.c */
 int scan_init(struct sup *s);
