@@ -174,7 +174,7 @@ int
 proto_build(char *buf, size_t size, const char *reply, int64_t wait_ms, int argc,
 	    char *const argv[])
 {
-	size_t n = 0;
+	size_t n = 1;
 	char num[24];
 	const char *parts[2];
 	int np = 0;
@@ -194,6 +194,9 @@ proto_build(char *buf, size_t size, const char *reply, int64_t wait_ms, int argc
 			parts[np++] = num;
 		}
 	}
+	if (size < 2)
+		return -1;
+	buf[0] = '\n'; /* ends any fragment a broken client left in the FIFO before us */
 	for (int i = 0; i < np + argc; i++) {
 		const char *w = i < np ? parts[i] : argv[i - np];
 		const char *pre = i >= np ? "" : i == 0 ? "@" : "+";

@@ -34,8 +34,9 @@ struct proto_cmd {
  * its tokens in place.
  * 0, or -1 with *why set to a static reason. */
 int proto_parse(char *line, size_t len, struct proto_cmd *cmd, const char **why);
-/* Builds "[@REPLY [+MS]] WORD..." plus a newline into buf; its length, or -1 when it does
- * not fit in size or in PROTO_LINE_MAX. */
+/* Builds "\n[@REPLY [+MS]] WORD...\n" into buf: the leading newline ends whatever
+ * fragment a broken client may have left in the FIFO, so that it cannot spoil this line.
+ * Its length, or -1 when it does not fit in size or in PROTO_LINE_MAX. */
 int proto_build(char *buf, size_t size, const char *reply, int64_t wait_ms, int argc,
 		char *const argv[]);
 const char *proto_verb_name(enum proto_verb v);

@@ -467,13 +467,16 @@ control_line(struct sup *s, char *line, size_t len, int64_t now)
 {
 	struct proto_cmd cmd;
 	const char *why;
+	char shown[64];
+	size_t i;
 
+	if (len == 0)
+		return; /* clients start their line with a newline: see proto_build() */
+	/* a copy for the log, before parsing splits the line; the log stays text */
+	for (i = 0; i < len && i < sizeof shown - 1; i++)
+		shown[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
+	shown[i] = '\0';
 	if (proto_parse(line, len, &cmd, &why) == -1) {
-		char shown[64];
-		size_t i;
-		for (i = 0; i < len && i < sizeof shown - 1; i++) /* the log stays text */
-			shown[i] = (line[i] >= 0x20 && line[i] < 0x7f) ? line[i] : '?';
-		shown[i] = '\0';
 		log_warnx("refused command: %s: \"%s%s\"", why, shown, len >= sizeof shown ? "..." : "");
 		return;
 	}

@@ -280,7 +280,7 @@ main(int argc, char **argv)
 		len = proto_build(line, sizeof line, NULL, -1, argc + 1, argv - 1);
 		if (len < 0)
 			usage_error("command longer than %d bytes: split it", PROTO_LINE_MAX);
-		if (proto_parse(line, (size_t)len - 1, &pc, &why) == -1)
+		if (proto_parse(line + 1, (size_t)len - 2, &pc, &why) == -1)
 			usage_error("%s: %s", cmd, why);
 		switch (pc.verb) {
 		case VERB_ONCE:

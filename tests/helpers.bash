@@ -27,17 +27,17 @@ svctl() {
 
 # make_service NAME 'shell body' [FILE=content...]: a service whose run is /bin/sh body.
 make_service() {
-	local name=$1 body=$2
-	mkdir -p "$SV/$name.tmp-make"
-	printf '#!/bin/sh\n%s\n' "$body" > "$SV/$name.tmp-make/run"
-	chmod +x "$SV/$name.tmp-make/run"
+	local name=$1 body=$2 tmp="$SV/.$1.tmp-make"
+	mkdir -p "$tmp"
 	shift 2
 	local kv
 	for kv in "$@"; do
-		printf '%s\n' "${kv#*=}" > "$SV/$name.tmp-make/${kv%%=*}"
+		printf '%s\n' "${kv#*=}" > "$tmp/${kv%%=*}"
 	done
-	# appears at once, complete: no half-written service for the scan to see
-	mv "$SV/$name.tmp-make" "$SV/$name"
+	printf '#!/bin/sh\n%s\n' "$body" > "$tmp/run"
+	chmod +x "$tmp/run"
+	# a dot name is not a service; the rename makes it appear at once, complete
+	mv "$tmp" "$SV/$name"
 }
 
 # A long-running service that exits 0 on TERM.
