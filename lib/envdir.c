@@ -118,15 +118,42 @@ name_is(const char *entry, const char *name)
 	return strncmp(entry, name, l) == 0 && entry[l] == '=';
 }
 
-char **
-envdir_apply(char *const *base, const char *dir, char *why, size_t why_size)
+/* Appends NAME=VALUE to v. */
+static int
+add_extra(struct kv **v, size_t *n, const char *extra)
 {
-	struct kv *v;
-	size_t n, nbase = 0, count = 0, bytes = 0;
+	const char *eq = strchr(extra, '=');
+	struct kv *nv = realloc(*v, (*n + 1) * sizeof **v);
+
+	if (nv == NULL)
+		return -1;
+	*v = nv;
+	nv[*n].name = eq != NULL ? strndup(extra, (size_t)(eq - extra)) : NULL;
+	nv[*n].value = eq != NULL ? strdup(eq + 1) : NULL;
+	if (nv[*n].name == NULL || nv[*n].value == NULL) {
+		free(nv[*n].name);
+		free(nv[*n].value);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+char **
+envdir_apply(char *const *base, const char *dir, const char *extra, char *why,
+	     size_t why_size)
+{
+	struct kv *v = NULL;
+	size_t n = 0, nbase = 0, count = 0, bytes = 0;
 	char **env, *p;
 
-	if (read_dir(dir, &v, &n, why, why_size) == -1)
+	if (dir != NULL && read_dir(dir, &v, &n, why, why_size) == -1)
 		return NULL;
+	if (extra != NULL && add_extra(&v, &n, extra) == -1) {
+		snprintf(why, why_size, "environment: out of memory");
+		kv_free(v, n);
+		return NULL;
+	}
 	/* size: the base entries not overridden, then the settings */
 	for (; base[nbase] != NULL; nbase++) {
 		int keep = 1;
@@ -144,7 +171,7 @@ envdir_apply(char *const *base, const char *dir, char *why, size_t why_size)
 		}
 	env = malloc((count + 1) * sizeof *env + bytes);
 	if (env == NULL) {
-		snprintf(why, why_size, "%s: out of memory", dir);
+		snprintf(why, why_size, "environment: out of memory");
 		kv_free(v, n);
 		return NULL;
 	}

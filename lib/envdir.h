@@ -11,8 +11,10 @@
 /* The value a file's contents give: a malloc'ed string, or NULL with *unset set when the
  * file is empty (NULL with *unset clear: out of memory). */
 char *envdir_value(const char *buf, size_t len, int *unset);
-/* A new environment: base with the directory's settings applied, malloc'ed as one block
- * (free() it). NULL with why filled (the file and the cause) on failure. */
-char **envdir_apply(char *const *base, const char *dir, char *why, size_t why_size);
+/* A new environment: base with the directory's settings applied (dir NULL: none), then
+ * extra ("NAME=VALUE", or NULL), malloc'ed as one block (free() it). NULL with why filled
+ * (the file and the cause) on failure. */
+char **envdir_apply(char *const *base, const char *dir, const char *extra, char *why,
+		    size_t why_size);
 
 #endif

@@ -19,6 +19,27 @@
 
 enum { PFD_SIG, PFD_CTL, PFD_INO, PFD_FIXED };
 
+/* A service's descriptor in the poll set: exec report, notification-fd, sd_notify. */
+struct svfd {
+	struct service *sv;
+	int fd, kind;
+};
+
+static void
+on_service_fd(struct sup *s, const struct svfd *f)
+{
+	const int fds[] = { f->sv->exec_fd, f->sv->notify_rfd, f->sv->sdnotify_fd };
+
+	if (fds[f->kind] != f->fd) /* closed meanwhile by an earlier event */
+		return;
+	if (f->kind == 0)
+		service_on_exec_report(s, f->sv);
+	else if (f->kind == 1)
+		service_on_notify(s, f->sv);
+	else
+		service_on_sdnotify(s, f->sv);
+}
+
 static void
 begin_shutdown(struct sup *s)
 {
@@ -28,7 +49,10 @@ begin_shutdown(struct sup *s)
 	log_info("stopping every service");
 	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
 		next = sv->next;
-		service_want(s, sv, WANT_DOWN, 0);
+		/* a logger stops last: when its service is down (after_death() sees to the
+		 * loggers of services still running) */
+		if (sv->main == NULL || sv->main->st.pid == 0)
+			service_want(s, sv, WANT_DOWN, 0);
 	}
 }
 
@@ -112,12 +136,12 @@ int
 loop_run(struct sup *s)
 {
 	struct pollfd *pfd = NULL;
-	struct service **execsv = NULL;
+	struct svfd *svfds = NULL;
 	size_t cap = 0;
 
 	for (;;) {
-		size_t need = PFD_FIXED + s->nservices + (size_t)waiters_count(s);
-		int nexec = 0, nw, n;
+		size_t need = PFD_FIXED + 3 * s->nservices + (size_t)waiters_count(s);
+		int nsv = 0, nw, n;
 		int64_t now;
 
 		if (s->shutting_down)
@@ -127,34 +151,38 @@ loop_run(struct sup *s)
 		if (need > cap) {
 			size_t c = need * 2;
 			struct pollfd *p = realloc(pfd, c * sizeof *pfd);
-			struct service **e = p ? realloc(execsv, c * sizeof *e) : NULL;
+			struct svfd *e = p ? realloc(svfds, c * sizeof *e) : NULL;
 			if (p != NULL)
 				pfd = p;
 			if (e == NULL)
 				log_fatal("unable to grow the poll set");
-			execsv = e;
+			svfds = e;
 			cap = c;
 		}
 		pfd[PFD_SIG] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		pfd[PFD_CTL] = (struct pollfd){ .fd = s->ctl_rfd, .events = POLLIN };
 		pfd[PFD_INO] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
 		for (struct service *sv = s->services; sv != NULL; sv = sv->next) {
-			if (sv->exec_fd == -1)
-				continue;
-			pfd[PFD_FIXED + nexec] = (struct pollfd){ .fd = sv->exec_fd, .events = POLLIN };
-			execsv[nexec++] = sv;
+			const int fds[] = { sv->exec_fd, sv->notify_rfd, sv->sdnotify_fd };
+			for (int k = 0; k < 3; k++) {
+				if (fds[k] == -1)
+					continue;
+				pfd[PFD_FIXED + nsv] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
+				svfds[nsv++] = (struct svfd){ sv, fds[k], k };
+			}
 		}
-		nw = waiters_pollfds(s, pfd + PFD_FIXED + nexec, (int)(cap - PFD_FIXED - (size_t)nexec));
-		n = poll(pfd, (nfds_t)(PFD_FIXED + nexec + nw),
+		nw = waiters_pollfds(s, pfd + PFD_FIXED + nsv, (int)(cap - PFD_FIXED - (size_t)nsv));
+		n = poll(pfd, (nfds_t)(PFD_FIXED + nsv + nw),
 			 clock_poll_timeout(next_deadline(s), clock_ms()));
 		if (n == -1 && errno != EINTR)
 			log_fatal("poll");
 		if (n > 0) {
-			for (int i = 0; i < nexec; i++)
+			/* services first: none is freed until the signals are read below */
+			for (int i = 0; i < nsv; i++)
 				if (pfd[PFD_FIXED + i].revents)
-					service_on_exec_report(s, execsv[i]);
+					on_service_fd(s, &svfds[i]);
 			/* before anything can add a waiter and shift the list against pfd */
-			waiters_on_poll(s, pfd + PFD_FIXED + nexec, nw);
+			waiters_on_poll(s, pfd + PFD_FIXED + nsv, nw);
 			if (pfd[PFD_SIG].revents)
 				on_signals(s);
 			now = clock_ms();
@@ -166,6 +194,6 @@ loop_run(struct sup *s)
 		run_deadlines(s, clock_ms());
 	}
 	free(pfd);
-	free(execsv);
+	free(svfds);
 	return 0;
 }

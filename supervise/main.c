@@ -258,6 +258,8 @@ main(int argc, char **argv)
 	s->status_dirfd = open_subdir(s->paths.rundir, RUN_STATUS);
 	s->svlog_dirfd = open_subdir(s->paths.rundir, RUN_SVLOG);
 	s->reply_dirfd = open_subdir(s->paths.rundir, RUN_REPLY);
+	s->pipe_dirfd = open_subdir(s->paths.rundir, RUN_PIPE);
+	s->notify_dirfd = open_subdir(s->paths.rundir, RUN_NOTIFY);
 	clean_dir(s->reply_dirfd);
 	s->sig_fd = setup_signals();
 	if (control_open(s) == -1)

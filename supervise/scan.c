@@ -129,6 +129,30 @@ note_candidate(struct sup *s, const char *name, int valid_name, int kind)
 		log_info("%s: waiting for an executable %s/%s/run", name, s->paths.svdir, name);
 }
 
+/* A new service, and its logger when it has a log/ with an executable run: the logger is
+ * made and started first. */
+static void
+add_service(struct sup *s, const char *name, int normally_up)
+{
+	struct service *sv = service_new(s, name, normally_up, NULL), *lg = NULL;
+	char ref[SVREF_MAX + 1];
+
+	if (sv == NULL)
+		return;
+	sv->present = 1;
+	if (svdir_has(s, sv, "log/run", 1)) {
+		snprintf(ref, sizeof ref, "%s%s", name, SVNAME_LOG);
+		lg = service_new(s, ref, 1, sv);
+	}
+	log_info("%s: found%s%s", name, lg ? " with a logger" : "", normally_up ? "" : " (down)");
+	if (s->shutting_down)
+		return;
+	if (lg != NULL)
+		service_want(s, lg, WANT_UP, 0);
+	if (normally_up)
+		service_want(s, sv, WANT_UP, 0);
+}
+
 void
 scan_run(struct sup *s)
 {
@@ -173,13 +197,7 @@ scan_run(struct sup *s)
 			note_candidate(s, name, 1, 0);
 			continue;
 		}
-		sv = service_new(s, name, normally_up);
-		if (sv == NULL)
-			continue;
-		sv->present = 1;
-		log_info("%s: found%s", name, normally_up ? "" : " (down)");
-		if (normally_up && !s->shutting_down)
-			service_want(s, sv, WANT_UP, 0);
+		add_service(s, name, normally_up);
 	}
 	if (errno != 0) {
 		log_warn("unable to read %s", s->paths.svdir);
@@ -190,7 +208,9 @@ scan_run(struct sup *s)
 	cands_prune(s);
 	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
 		next = sv->next;
-		if (!sv->present && !sv->removed) {
+		/* loggers go with their service; the list runs newest first, so a logger
+		 * (made after its service) is never the `next` that a removal frees */
+		if (!sv->present && !sv->removed && sv->main == NULL) {
 			log_info("%s: directory removed, stopping", sv->st.name);
 			service_removed(s, sv);
 		}

@@ -1,22 +1,27 @@
 /* service.c: each service is a state machine; this file owns every transition.
  *
- *   DOWN     --want up/once-------------------> STARTING (spawned) or BACKOFF (spacing)
- *   STARTING --exec report EOF----------------> UP
- *   STARTING,UP --exit, wanted up-------------> STARTING, BACKOFF or FAILED (exec failed)
- *   STARTING,UP --exit, wanted down or once---> DOWN
- *   STARTING,UP --want down, or restart-------> STOPPING (down-signal + CONT to the group)
- *   STOPPING --timeout-kill-------------------> STOPPING (SIGKILL to the group)
- *   STOPPING --exit---------------------------> DOWN, or STARTING/BACKOFF when wanted up
- *   BACKOFF,FAILED --deadline-----------------> STARTING
- *   BACKOFF,FAILED --want down----------------> DOWN
+ *   DOWN      --want up/once---------------------> STARTING (spawned) or BACKOFF (spacing)
+ *   STARTING  --exec'd (no pidfile)--------------> UP (ready now, or when it says so)
+ *   STARTING  --launcher exited 0 (pidfile)------> STARTING, until the pid file names the
+ *                                                  daemon: UP; or FAILED
+ *   STARTING,UP --exit---------------------------> FINISHING (./finish runs), then as below
+ *   STARTING,UP --exit, wanted up----------------> STARTING, BACKOFF or FAILED (exec failed)
+ *   STARTING,UP --exit, wanted down or once------> DOWN
+ *   STARTING,UP --want down, or restart----------> STOPPING (down-signal + CONT to the group)
+ *   STOPPING  --timeout-kill---------------------> STOPPING (SIGKILL to the group)
+ *   STOPPING  --exit-----------------------------> FINISHING, DOWN, or STARTING/BACKOFF
+ *                                                  when wanted up (a restart)
+ *   FINISHING --finish exits, or timeout-finish--> what the death called for (above)
+ *   BACKOFF,FAILED --deadline--------------------> STARTING
+ *   BACKOFF,FAILED --want down-------------------> DOWN
  *
  * Every change goes through service_enter(), which stamps the time, rewrites the status
  * file and tells the waiters: keeping every change on that one path is what makes the
  * status trustworthy. What is (st.state) stays apart from what was asked (st.want). */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,9 +31,10 @@
 #include "clock.h"
 #include "fdio.h"
 #include "log.h"
-#include "settings.h"
 #include "sig.h"
 #include "sup.h"
+
+/* --- the registry --- */
 
 static size_t
 hash_name(const char *s)
@@ -82,7 +88,8 @@ static void
 status_save(struct sup *s, struct service *sv)
 {
 	if (status_write(s->status_dirfd, &sv->st) == -1)
-		log_warn("unable to write %s/%s/%s", s->paths.rundir, RUN_STATUS, sv->st.name);
+		log_warn("unable to write the status of %s in %s/%s", sv->st.name,
+			 s->paths.rundir, RUN_STATUS);
 }
 
 /* The one way a state changes. */
@@ -97,35 +104,58 @@ service_enter(struct sup *s, struct service *sv, enum sv_state next, int64_t dea
 		sv->state_ms = now;
 	}
 	sv->deadline_ms = deadline_ms;
-	sv->st.next_sec = deadline_ms == CLOCK_NEVER ? 0
+	sv->st.next_sec = deadline_ms == CLOCK_NEVER || next == SV_STARTING ? 0
 			  : clock_wall_sec() + (deadline_ms - now + 999) / 1000;
-	if (next != SV_FAILED && next != SV_BACKOFF)
+	if (next != SV_FAILED && next != SV_BACKOFF && next != SV_FINISHING)
 		sv->st.reason[0] = '\0';
 	status_save(s, sv);
 	waiters_on_change(s, sv);
 }
 
+/* The FIFO between a service and its logger, held open read-write by us for as long as
+ * the logger exists: whichever side restarts, the other end stays, and nothing written
+ * is lost. */
+static int
+logger_pipe(struct sup *s, struct service *logger, const char *file)
+{
+	if (mkfifoat(s->pipe_dirfd, file, 0600) == -1 && errno != EEXIST)
+		return -1;
+	logger->pipe_fd = openat(s->pipe_dirfd, file, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+	return logger->pipe_fd == -1 ? -1 : 0;
+}
+
 struct service *
-service_new(struct sup *s, const char *name, int normally_up)
+service_new(struct sup *s, const char *name, int normally_up, struct service *main)
 {
 	struct service *sv = calloc(1, sizeof *sv);
+	char file[SVREF_MAX + 1];
 	size_t i;
 
 	if (sv == NULL) {
 		log_warn("%s: unable to add service", name);
 		return NULL;
 	}
-	if (mkdirat(s->svlog_dirfd, name, 0755) == -1 && errno != EEXIST)
-		log_warn("unable to create %s/%s/%s", s->paths.rundir, RUN_SVLOG, name);
-	strcpy(sv->st.name, name); /* the scan validated it: at most SVNAME_MAX bytes */
+	svname_to_file(name, file);
+	sv->pipe_fd = sv->exec_fd = sv->notify_rfd = sv->sdnotify_fd = -1;
+	if (main != NULL && logger_pipe(s, sv, file) == -1) {
+		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE, file);
+		free(sv);
+		return NULL;
+	}
+	if (mkdirat(s->svlog_dirfd, file, 0755) == -1 && errno != EEXIST)
+		log_warn("unable to create %s/%s/%s", s->paths.rundir, RUN_SVLOG, file);
+	strcpy(sv->st.name, name); /* the scan validated it: at most SVREF_MAX bytes */
 	sv->st.state = SV_DOWN;
 	sv->st.since_sec = clock_wall_sec();
 	sv->st.normally_up = normally_up;
 	sv->st.want = WANT_DOWN;
-	sv->exec_fd = -1;
 	sv->deadline_ms = CLOCK_NEVER;
 	sv->state_ms = clock_ms();
 	sv->start_ms = -RESTART_SPACING_MS;
+	if (main != NULL) {
+		sv->main = main;
+		main->logger = sv;
+	}
 	if (s->nservices + 1 > s->nhash / 2)
 		hash_grow(s);
 	sv->next = s->services;
@@ -142,6 +172,7 @@ void
 service_forget(struct sup *s, struct service *sv)
 {
 	struct service **pp;
+	char file[SVREF_MAX + 1];
 
 	for (pp = &s->services; *pp != sv; pp = &(*pp)->next)
 		;
@@ -150,55 +181,47 @@ service_forget(struct sup *s, struct service *sv)
 		;
 	*pp = sv->hnext;
 	s->nservices--;
-	if (unlinkat(s->status_dirfd, sv->st.name, 0) == -1 && errno != ENOENT)
-		log_warn("unable to remove %s/%s/%s", s->paths.rundir, RUN_STATUS, sv->st.name);
+	svname_to_file(sv->st.name, file);
+	if (unlinkat(s->status_dirfd, file, 0) == -1 && errno != ENOENT)
+		log_warn("unable to remove %s/%s/%s", s->paths.rundir, RUN_STATUS, file);
 	log_info("%s: forgotten: its directory is gone", sv->st.name);
 	sv->st.state = SV_DOWN;
 	sv->removed = 1;
 	waiters_on_change(s, sv); /* before the free: waiters drop their interest */
+	if (sv->main != NULL)
+		sv->main->logger = NULL;
+	if (sv->logger != NULL)
+		sv->logger->main = NULL;
+	if (sv->pipe_fd != -1) {
+		fd_close(sv->pipe_fd);
+		(void)unlinkat(s->pipe_dirfd, file, 0);
+	}
 	if (sv->exec_fd != -1)
 		fd_close(sv->exec_fd);
+	notify_close(s, sv);
 	free(sv);
 }
 
-/* A settings file of the service directory into text: 1 when read, 0 when absent (the
- * default applies silently), -1 when unreadable (logged; the default applies). */
-static int
-read_setting(struct sup *s, struct service *sv, const char *file, char *text, size_t size)
-{
-	char path[PATH_MAX];
+/* --- starting --- */
 
-	if (path_join(path, sizeof path, s->paths.svdir, sv->st.name, file) == -1 ||
-	    fd_slurp(path, text, size, 0) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		log_warn("%s: unable to read %s, using the default", sv->st.name, file);
-		return -1;
+static int64_t
+backoff_ms(struct service *sv, int64_t ran_ms)
+{
+	/* the README's "Restarts" */
+	if (ran_ms >= RESTART_STABLE_MS) {
+		sv->short_deaths = 0;
+		return 0;
 	}
-	return 1;
+	sv->short_deaths++;
+	if (sv->short_deaths <= 1)
+		return 0;
+	if (sv->short_deaths - 2 >= 6)
+		return RESTART_MAX_DELAY_MS;
+	return (int64_t)1000 << (sv->short_deaths - 2);
 }
 
-static void
-read_settings(struct sup *s, struct service *sv)
-{
-	char text[SETTINGS_FILE_MAX];
-	const char *why;
-
-	sv->down_signal = SIGTERM;
-	if (read_setting(s, sv, "down-signal", text, sizeof text) == 1 &&
-	    settings_signal(text, &sv->down_signal, &why) == -1)
-		log_warnx("%s: ignoring down-signal: %s; using TERM", sv->st.name, why);
-	sv->timeout_kill_ms = TIMEOUT_KILL_DEFAULT_MS;
-	if (read_setting(s, sv, "timeout-kill", text, sizeof text) == 1 &&
-	    settings_ms(text, &sv->timeout_kill_ms, &why) == -1)
-		log_warnx("%s: ignoring timeout-kill: %s; using %d", sv->st.name, why,
-			  TIMEOUT_KILL_DEFAULT_MS);
-}
-
-static int64_t backoff_ms(struct service *sv, int64_t ran_ms);
-
-/* A start that did not get as far as a running ./run: FAILED with the reason, retried on
- * the crash schedule. */
+/* A start that did not get as far as a running service: FAILED with the reason (already
+ * in st.reason), retried on the crash schedule. */
 static void
 failed(struct sup *s, struct service *sv, int64_t now)
 {
@@ -211,38 +234,106 @@ failed(struct sup *s, struct service *sv, int64_t now)
 	service_enter(s, sv, SV_FAILED, at);
 }
 
-static void
-spawn_now(struct sup *s, struct service *sv)
+static int
+stdio_paths(struct sup *s, struct service *sv, char *in, char *out, int *out_flags)
 {
-	char dir[PATH_MAX], logpath[PATH_MAX];
-	struct spawn_req req = { dir, logpath };
-	struct spawn_res res;
-	int64_t now = clock_ms();
+	char file[SVREF_MAX + 1];
 
-	read_settings(s, sv);
-	sv->start_ms = now;
-	sv->killed = 0;
-	sv->exec_errno = 0;
-	sv->st.ready = 0;
-	if (path_join(dir, sizeof dir, s->paths.svdir, sv->st.name, NULL) == -1 ||
-	    path_join(logpath, sizeof logpath, s->paths.rundir, RUN_SVLOG, sv->st.name) == -1 ||
-	    strlen(logpath) + sizeof "/current" > sizeof logpath) {
-		errno = ENAMETOOLONG;
-		goto fail;
+	strcpy(in, "/dev/null");
+	if (sv->main != NULL) { /* a logger reads its service's FIFO */
+		svname_to_file(sv->main->st.name, file);
+		if (path_join(in, PATH_MAX, s->paths.rundir, RUN_PIPE, file) == -1)
+			return -1;
 	}
-	strcat(logpath, "/current");
-	if (spawn_service(&req, &res) == -1)
-		goto fail;
+	if (sv->logger != NULL) { /* a service with a logger writes into the FIFO */
+		svname_to_file(sv->st.name, file);
+		*out_flags = 0;
+		return path_join(out, PATH_MAX, s->paths.rundir, RUN_PIPE, file);
+	}
+	svname_to_file(sv->st.name, file);
+	*out_flags = O_APPEND | O_CREAT;
+	if (path_join(out, PATH_MAX, s->paths.rundir, RUN_SVLOG, file) == -1 ||
+	    strlen(out) + sizeof "/current" > PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcat(out, "/current");
+	return 0;
+}
+
+/* Forks argv[0] of the service directory with the service's stdio and environment;
+ * run (not finish) also gets the readiness channels. 0, or -1 with st.reason set. */
+static int
+spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
+{
+	char dir[PATH_MAX], in[PATH_MAX], out[PATH_MAX], sock[PATH_MAX];
+	struct spawn_req req = { .dir = dir, .argv = argv, .in_path = in, .out_path = out,
+				 .notify_fd = -1 };
+	struct spawn_res res;
+	char **env;
+	int r;
+
+	if (svdir_path(s, sv, NULL, dir, sizeof dir) == -1 ||
+	    stdio_paths(s, sv, in, out, &req.out_flags) == -1) {
+		snprintf(sv->st.reason, sizeof sv->st.reason, "path too long");
+		return -1;
+	}
+	if (is_run && svdir_has(s, sv, "notify", 0)) {
+		if (notify_socket(s, sv, sock, sizeof sock, sv->st.reason, sizeof sv->st.reason) == -1)
+			return -1;
+	} else {
+		notify_close(s, sv);
+	}
+	env = svdir_env(s, sv, sv->sdnotify_fd != -1 ? sock : NULL, sv->st.reason,
+			sizeof sv->st.reason);
+	if (env == NULL)
+		return -1;
+	req.envp = env;
+	if (is_run && sv->notify_num >= 0) {
+		req.notify_fd = notify_pipe(sv);
+		req.notify_num = sv->notify_num;
+		if (req.notify_fd == -1) {
+			snprintf(sv->st.reason, sizeof sv->st.reason, "notification pipe: %s",
+				 strerror(errno));
+			free(env);
+			return -1;
+		}
+	}
+	r = spawn_service(&req, &res);
+	if (r == -1)
+		snprintf(sv->st.reason, sizeof sv->st.reason, "spawn: %s", strerror(errno));
+	free(env);
+	if (req.notify_fd != -1)
+		fd_close(req.notify_fd); /* the service has it now */
+	if (r == -1)
+		return -1;
 	sv->st.pid = res.pid;
 	sv->st.pgid = res.pgid;
 	sv->st.starttime = spawn_starttime(res.pid);
 	sv->exec_fd = res.report_fd;
-	log_info("%s: started (pid %ld)", sv->st.name, (long)res.pid);
+	sv->exec_errno = 0;
+	return 0;
+}
+
+static void
+start_run(struct sup *s, struct service *sv)
+{
+	static char *const argv[] = { "./run", NULL };
+	int64_t now = clock_ms();
+
+	svdir_settings(s, sv);
+	sv->start_ms = now;
+	sv->killed = 0;
+	sv->daemon = 0;
+	sv->pidfile_until_ms = 0;
+	sv->st.ready = 0;
+	sv->st.text[0] = '\0';
+	if (spawn_prog(s, sv, argv, 1) == -1) {
+		failed(s, sv, now);
+		return;
+	}
+	log_info("%s: started (pid %ld)", sv->st.name, (long)sv->st.pid);
 	service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
-	return;
-fail:
-	snprintf(sv->st.reason, sizeof sv->st.reason, "spawn: %s", strerror(errno));
-	failed(s, sv, now);
 }
 
 /* Start at once, or as soon as the spacing between starts allows. */
@@ -254,12 +345,14 @@ start_soon(struct sup *s, struct service *sv, int64_t not_before)
 	if (not_before < sv->start_ms + RESTART_SPACING_MS)
 		not_before = sv->start_ms + RESTART_SPACING_MS;
 	if (not_before <= now) {
-		spawn_now(s, sv);
+		start_run(s, sv);
 		return;
 	}
 	log_info("%s: restarting in %lld ms", sv->st.name, (long long)(not_before - now));
 	service_enter(s, sv, sv->st.state == SV_FAILED ? SV_FAILED : SV_BACKOFF, not_before);
 }
+
+/* --- stopping --- */
 
 static void
 kill_group(struct service *sv, int sig)
@@ -290,25 +383,29 @@ service_want(struct sup *s, struct service *sv, enum sv_want w, int restart)
 	sv->st.want = w;
 	switch (sv->st.state) {
 	case SV_DOWN:
-		if (w != WANT_DOWN) {
-			sv->short_deaths = 0;
-			start_soon(s, sv, 0);
-		} else {
-			service_enter(s, sv, SV_DOWN, CLOCK_NEVER); /* status shows the new want */
-		}
-		break;
 	case SV_BACKOFF:
 	case SV_FAILED:
 		if (w == WANT_DOWN) {
-			service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
-		} else if (restart) {
-			sv->short_deaths = 0;
-			start_soon(s, sv, 0);
+			service_enter(s, sv, SV_DOWN, CLOCK_NEVER); /* status shows the new want */
 		} else {
-			status_save(s, sv);
+			sv->short_deaths = 0; /* asked for: at once, but for the spacing */
+			start_soon(s, sv, 0);
 		}
 		break;
 	case SV_STARTING:
+		if (sv->st.pid == 0) { /* waiting for a pid file: nothing runs to stop */
+			if (w == WANT_DOWN || restart) {
+				sv->pidfile_until_ms = 0;
+				if (w == WANT_DOWN)
+					service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
+				else
+					start_soon(s, sv, 0);
+			} else {
+				status_save(s, sv);
+			}
+			break;
+		}
+		/* fall through */
 	case SV_UP:
 		if (w == WANT_DOWN || restart)
 			stop_now(s, sv);
@@ -316,7 +413,8 @@ service_want(struct sup *s, struct service *sv, enum sv_want w, int restart)
 			service_enter(s, sv, sv->st.state, sv->deadline_ms);
 		break;
 	case SV_STOPPING:
-		status_save(s, sv); /* the exit decides; it reads st.want */
+	case SV_FINISHING:
+		status_save(s, sv); /* what comes next reads st.want */
 		break;
 	}
 }
@@ -328,15 +426,22 @@ service_signal(struct service *sv, int sig)
 		kill_group(sv, sig);
 }
 
+/* Its directory is gone: stop it, then forget it (after_death() does the rest for one
+ * that runs); its logger goes the same way, after it. */
 void
 service_removed(struct sup *s, struct service *sv)
 {
 	sv->removed = 1;
-	if (sv->st.pid > 0)
+	if (sv->st.pid > 0) {
 		service_want(s, sv, WANT_DOWN, 0);
-	else
-		service_forget(s, sv);
+		return;
+	}
+	if (sv->logger != NULL)
+		service_removed(s, sv->logger);
+	service_forget(s, sv);
 }
+
+/* --- events --- */
 
 static void
 record_death(struct service *sv, int wstatus, int64_t ran_ms)
@@ -353,23 +458,7 @@ record_death(struct service *sv, int wstatus, int64_t ran_ms)
 	d->sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 }
 
-/* Delay before the next start after an unwanted death (the README's "Restarts"). */
-static int64_t
-backoff_ms(struct service *sv, int64_t ran_ms)
-{
-	if (ran_ms >= RESTART_STABLE_MS) {
-		sv->short_deaths = 0;
-		return 0;
-	}
-	sv->short_deaths++;
-	if (sv->short_deaths <= 1)
-		return 0;
-	if (sv->short_deaths - 2 >= 6)
-		return RESTART_MAX_DELAY_MS;
-	return (int64_t)1000 << (sv->short_deaths - 2);
-}
-
-/* The exec report, when there is one, decides between a failed exec and a death. */
+/* The exec report, when there is one, tells a failed exec from a death. */
 static void
 drain_exec_report(struct service *sv)
 {
@@ -386,14 +475,144 @@ drain_exec_report(struct service *sv)
 	sv->exec_fd = -1;
 }
 
+static void
+went_up(struct sup *s, struct service *sv)
+{
+	/* without a readiness channel, running is ready */
+	if (sv->notify_num < 0 && sv->sdnotify_fd == -1)
+		sv->st.ready = 1;
+	service_enter(s, sv, SV_UP, CLOCK_NEVER);
+}
+
 void
 service_on_exec_report(struct sup *s, struct service *sv)
 {
 	drain_exec_report(sv);
 	if (sv->exec_errno != 0 || sv->st.state != SV_STARTING)
 		return; /* a failed exec is told by the exit that follows */
+	if (sv->pidfile[0] == '\0')
+		went_up(s, sv);
+}
+
+void
+service_on_notify(struct sup *s, struct service *sv)
+{
+	int r = notify_read_fd(sv);
+
+	if (r == -1)
+		log_warnx("%s: closed its notification-fd without saying it is ready", sv->st.name);
+	if (r != 1)
+		return;
+	log_info("%s: ready", sv->st.name);
 	sv->st.ready = 1;
-	service_enter(s, sv, SV_UP, CLOCK_NEVER);
+	if (sv->st.state == SV_UP)
+		service_enter(s, sv, SV_UP, sv->deadline_ms);
+}
+
+void
+service_on_sdnotify(struct sup *s, struct service *sv)
+{
+	char text[sizeof sv->st.text];
+	pid_t mainpid = 0;
+	int ready;
+
+	snprintf(text, sizeof text, "%s", sv->st.text);
+	ready = notify_read_socket(sv, text, sizeof text, &mainpid);
+	if (mainpid > 1 && mainpid != sv->st.pid && sv->st.pid > 0 &&
+	    spawn_parent(mainpid) == getpid() && service_by_pid(s, mainpid) == NULL) {
+		/* a daemon that forked: follow the process it names, if it is ours */
+		log_info("%s: main pid now %ld", sv->st.name, (long)mainpid);
+		sv->st.pid = mainpid;
+		sv->st.pgid = getpgid(mainpid);
+		sv->st.starttime = spawn_starttime(mainpid);
+		sv->daemon = 1;
+	}
+	if (ready && !sv->st.ready) {
+		log_info("%s: ready", sv->st.name);
+		sv->st.ready = 1;
+	}
+	snprintf(sv->st.text, sizeof sv->st.text, "%s", text);
+	if (sv->st.state == SV_UP || sv->st.state == SV_STARTING)
+		service_enter(s, sv, sv->st.state, sv->deadline_ms);
+}
+
+/* What a death calls for, once finish (if any) is done with it. */
+static void
+after_death(struct sup *s, struct service *sv)
+{
+	int64_t now = clock_ms();
+
+	if (sv->st.want == WANT_ONCE)
+		sv->st.want = WANT_DOWN;
+	if (sv->st.want == WANT_DOWN || s->shutting_down) {
+		if (sv->death_stopped)
+			log_info("%s: stopped", sv->st.name);
+		service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
+		if (sv->logger != NULL && (sv->removed || s->shutting_down)) {
+			/* the logger stops last, once nothing more can come down its pipe */
+			if (sv->removed)
+				service_removed(s, sv->logger);
+			else
+				service_want(s, sv->logger, WANT_DOWN, 0);
+		}
+		if (sv->removed)
+			service_forget(s, sv);
+		return;
+	}
+	if (sv->death_stopped) { /* a restart: not a crash */
+		start_soon(s, sv, 0);
+		return;
+	}
+	sv->st.restarts++;
+	if (sv->st.reason[0] != '\0') /* the run never ran */
+		failed(s, sv, now);
+	else
+		start_soon(s, sv, sv->death_ms + backoff_ms(sv, sv->death_ran_ms));
+}
+
+static void
+run_finish(struct sup *s, struct service *sv, int wstatus)
+{
+	char code[16], sig[16];
+	char *argv[] = { "./finish", code, sig, NULL };
+	char reason[sizeof sv->st.reason];
+
+	snprintf(code, sizeof code, "%d", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+	snprintf(sig, sizeof sig, "%d", WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+	memcpy(reason, sv->st.reason, sizeof reason); /* the run's, kept for after_death() */
+	if (spawn_prog(s, sv, argv, 0) == -1) {
+		log_warnx("%s: unable to run ./finish: %s", sv->st.name, sv->st.reason);
+		memcpy(sv->st.reason, reason, sizeof reason);
+		after_death(s, sv);
+		return;
+	}
+	memcpy(sv->st.reason, reason, sizeof reason);
+	log_info("%s: finish started (pid %ld)", sv->st.name, (long)sv->st.pid);
+	service_enter(s, sv, SV_FINISHING,
+		      sv->timeout_finish_ms > 0 ? clock_ms() + sv->timeout_finish_ms : CLOCK_NEVER);
+}
+
+static void
+log_exit(struct service *sv, const char *what, int wstatus, int64_t ran)
+{
+	if (WIFSIGNALED(wstatus))
+		log_info("%s: %s exited (signal %s) after %lld ms", sv->st.name, what,
+			 sig_name(WTERMSIG(wstatus)), (long long)ran);
+	else
+		log_info("%s: %s exited (code %d) after %lld ms", sv->st.name, what,
+			 WEXITSTATUS(wstatus), (long long)ran);
+}
+
+static void
+clear_process(struct service *sv, int leftover_sig)
+{
+	if (sv->st.pgid > 1 && leftover_sig > 0) {
+		(void)kill(-sv->st.pgid, leftover_sig); /* ESRCH: nothing left, as it should be */
+		(void)kill(-sv->st.pgid, SIGCONT);
+	}
+	sv->st.pid = 0;
+	sv->st.pgid = 0;
+	sv->st.starttime = 0;
 }
 
 void
@@ -403,51 +622,74 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	enum sv_state was = sv->st.state;
 
 	drain_exec_report(sv);
-	if (was == SV_STARTING && sv->exec_errno == 0) {
-		/* it did run: let status and waiters see it up before it is gone */
-		sv->st.ready = 1;
-		service_enter(s, sv, SV_UP, CLOCK_NEVER);
+	if (was == SV_FINISHING) {
+		log_exit(sv, "finish", wstatus, now - sv->state_ms);
+		clear_process(sv, SIGKILL);
+		after_death(s, sv);
+		return;
 	}
-	if (sv->st.pgid > 1) {
-		/* leftovers of a stopped service do not outlive it; those of a crashed one
-		 * get the stop signal the service would have had */
-		(void)kill(-sv->st.pgid, was == SV_STOPPING ? SIGKILL : sv->down_signal);
-		(void)kill(-sv->st.pgid, SIGCONT);
+	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] != '\0' &&
+	    WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+		/* the launcher of a self-daemonizing service is done: look for its daemon;
+		 * its group is left alone, the daemon may still be in it */
+		log_info("%s: launcher exited, reading %s", sv->st.name, sv->pidfile);
+		clear_process(sv, 0);
+		sv->pidfile_until_ms = now + TIMEOUT_PIDFILE_MS;
+		service_enter(s, sv, SV_STARTING, now);
+		return;
 	}
-	sv->st.pid = 0;
-	sv->st.pgid = 0;
-	sv->st.starttime = 0;
+	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] == '\0')
+		went_up(s, sv); /* it did run: let status and waiters see it up first */
+	/* leftovers of a stopped service do not outlive it; those of a crashed one get the
+	 * stop signal the service would have had */
+	clear_process(sv, was == SV_STOPPING ? SIGKILL : sv->down_signal);
 	sv->st.ready = 0;
+	if (sv->notify_rfd != -1) {
+		fd_close(sv->notify_rfd);
+		sv->notify_rfd = -1;
+	}
 	record_death(sv, wstatus, ran);
-	if (sv->exec_errno != 0) {
+	sv->death_stopped = was == SV_STOPPING;
+	sv->death_ms = now;
+	sv->death_ran_ms = ran;
+	if (sv->exec_errno != 0)
 		snprintf(sv->st.reason, sizeof sv->st.reason, "%s ./run: %s", sv->exec_stage,
 			 strerror(sv->exec_errno));
-	} else if (WIFSIGNALED(wstatus)) {
-		log_info("%s: exited (signal %s) after %lld ms", sv->st.name,
-			 sig_name(WTERMSIG(wstatus)), (long long)ran);
-	} else {
-		log_info("%s: exited (code %d) after %lld ms", sv->st.name, WEXITSTATUS(wstatus),
-			 (long long)ran);
-	}
-	if (sv->st.want == WANT_ONCE)
-		sv->st.want = WANT_DOWN;
-	if (sv->st.want == WANT_DOWN || s->shutting_down) {
-		if (was == SV_STOPPING)
-			log_info("%s: stopped", sv->st.name);
-		service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
-		if (sv->removed)
-			service_forget(s, sv);
+	else
+		log_exit(sv, sv->daemon ? "daemon" : "run", wstatus, ran);
+	if (sv->exec_errno == 0 && svdir_has(s, sv, "finish", 1))
+		run_finish(s, sv, wstatus);
+	else
+		after_death(s, sv);
+}
+
+/* A `pidfile` service whose launcher is done: is the daemon there? */
+static void
+check_pidfile(struct sup *s, struct service *sv, int64_t now)
+{
+	pid_t pid;
+	int r = svdir_pidfile(s, sv, &pid, sv->st.reason, sizeof sv->st.reason);
+
+	if (r == 0 && now < sv->pidfile_until_ms) {
+		service_enter(s, sv, SV_STARTING, now + PIDFILE_POLL_MS);
 		return;
 	}
-	if (was == SV_STOPPING) { /* a restart: not a crash */
-		start_soon(s, sv, 0);
+	sv->pidfile_until_ms = 0;
+	if (r == 1) {
+		sv->st.pid = pid;
+		sv->st.pgid = getpgid(pid);
+		sv->st.starttime = spawn_starttime(pid);
+		sv->daemon = 1;
+		log_info("%s: daemon found (pid %ld)", sv->st.name, (long)pid);
+		went_up(s, sv);
 		return;
+	}
+	if (r == 0) {
+		snprintf(sv->st.reason, sizeof sv->st.reason, "pidfile %.100s: not written within %d ms",
+			 sv->pidfile, TIMEOUT_PIDFILE_MS);
 	}
 	sv->st.restarts++;
-	if (sv->exec_errno != 0)
-		failed(s, sv, now);
-	else
-		start_soon(s, sv, now + backoff_ms(sv, ran));
+	failed(s, sv, now);
 }
 
 void
@@ -455,21 +697,28 @@ service_on_deadline(struct sup *s, struct service *sv, int64_t now)
 {
 	if (sv->deadline_ms > now)
 		return;
+	sv->deadline_ms = CLOCK_NEVER;
 	switch (sv->st.state) {
 	case SV_BACKOFF:
 	case SV_FAILED:
-		sv->deadline_ms = CLOCK_NEVER;
-		spawn_now(s, sv);
+		start_run(s, sv);
+		break;
+	case SV_STARTING:
+		if (sv->pidfile_until_ms > 0)
+			check_pidfile(s, sv, now);
 		break;
 	case SV_STOPPING:
-		log_warnx("%s: did not stop within %lld ms, sending KILL", sv->st.name,
-			  (long long)sv->timeout_kill_ms);
+	case SV_FINISHING:
+		log_warnx("%s: %s did not end within %lld ms, sending KILL", sv->st.name,
+			  sv->st.state == SV_STOPPING ? "run" : "finish",
+			  (long long)(sv->st.state == SV_STOPPING ? sv->timeout_kill_ms
+								  : sv->timeout_finish_ms));
 		kill_group(sv, SIGKILL);
 		sv->killed = 1;
-		service_enter(s, sv, SV_STOPPING, CLOCK_NEVER);
+		service_enter(s, sv, sv->st.state, CLOCK_NEVER);
 		break;
 	default:
-		sv->deadline_ms = CLOCK_NEVER;
+		break;
 	}
 }
 

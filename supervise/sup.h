@@ -114,6 +114,25 @@ int spawn_service(const struct spawn_req *req, struct spawn_res *res);
 unsigned long long spawn_starttime(pid_t pid);
 pid_t spawn_parent(pid_t pid); /* /proc/PID/stat's ppid; -1 when gone */
 
+/* svdir.c */
+int svdir_path(const struct sup *s, const struct service *sv, const char *file, char *buf,
+	       size_t size);
+int svdir_has(const struct sup *s, const struct service *sv, const char *file, int exec);
+void svdir_settings(struct sup *s, struct service *sv);
+char **svdir_env(struct sup *s, struct service *sv, const char *notify_socket, char *why,
+		 size_t why_size);
+int svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
+		  size_t why_size);
+
+/* notify.c */
+int notify_pipe(struct service *sv);
+int notify_read_fd(struct service *sv);
+int notify_socket(struct sup *s, struct service *sv, char *path, size_t size, char *why,
+		  size_t why_size);
+void notify_close(struct sup *s, struct service *sv);
+int notify_read_socket(struct service *sv, char *status_text, size_t text_size,
+		       pid_t *mainpid);
+
 /* scan.c */
 int scan_init(struct sup *s);
 void scan_run(struct sup *s);

@@ -1,0 +1,203 @@
+/* svdir.c: what a service directory says: its settings files, read at each start (a bad
+ * value is logged and shown in the status with the default used), its env/, its pid
+ * file. The README's "Service directory" is the contract. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "envdir.h"
+#include "fdio.h"
+#include "log.h"
+#include "settings.h"
+#include "sig.h"
+#include "sup.h"
+
+extern char **environ;
+
+int
+svdir_path(const struct sup *s, const struct service *sv, const char *file, char *buf,
+	   size_t size)
+{
+	/* a logger's directory is its main service's log/ */
+	const char *name = sv->st.name;
+	char base[SVREF_MAX + 1];
+	char *slash;
+
+	strcpy(base, name);
+	slash = strchr(base, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (slash != NULL && file != NULL) {
+		char sub[PATH_MAX];
+		if (snprintf(sub, sizeof sub, "log/%s", file) >= (int)sizeof sub)
+			return -1;
+		return path_join(buf, size, s->paths.svdir, base, sub);
+	}
+	return path_join(buf, size, s->paths.svdir, base, slash != NULL ? "log" : file);
+}
+
+/* 1 when the directory holds file (executable, when exec is set). */
+int
+svdir_has(const struct sup *s, const struct service *sv, const char *file, int exec)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (svdir_path(s, sv, file, path, sizeof path) == -1 || stat(path, &st) == -1)
+		return 0;
+	return exec ? S_ISREG(st.st_mode) && (st.st_mode & 0111) : 1;
+}
+
+/* A settings file into text: 1 when read, 0 when absent, -1 when unreadable. */
+static int
+read_setting(struct sup *s, struct service *sv, const char *file, char *text, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (svdir_path(s, sv, file, path, sizeof path) == -1 ||
+	    fd_slurp(path, text, size, 0) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(text, size, "%s", strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+static void
+warn_setting(struct service *sv, const char *file, const char *why, const char *dflt)
+{
+	size_t n = strlen(sv->st.warning);
+
+	log_warnx("%s: ignoring %s: %s; using %s", sv->st.name, file, why, dflt);
+	snprintf(sv->st.warning + n, sizeof sv->st.warning - n, "%s%s: %s, using %s",
+		 n ? "; " : "", file, why, dflt);
+}
+
+static void
+setting_ms(struct sup *s, struct service *sv, const char *file, int64_t *ms, int64_t dflt)
+{
+	char text[SETTINGS_FILE_MAX], d[24];
+	const char *why = text;
+	int r = read_setting(s, sv, file, text, sizeof text);
+
+	*ms = dflt;
+	if (r == 0 || (r == 1 && settings_ms(text, ms, &why) == 0))
+		return;
+	*ms = dflt;
+	snprintf(d, sizeof d, "%lld", (long long)dflt);
+	warn_setting(sv, file, why, d);
+}
+
+void
+svdir_settings(struct sup *s, struct service *sv)
+{
+	char text[SETTINGS_FILE_MAX];
+	const char *why = text;
+	int r;
+
+	sv->st.warning[0] = '\0';
+	sv->down_signal = SIGTERM;
+	r = read_setting(s, sv, "down-signal", text, sizeof text);
+	if (r == -1 || (r == 1 && settings_signal(text, &sv->down_signal, &why) == -1)) {
+		sv->down_signal = SIGTERM;
+		warn_setting(sv, "down-signal", why, "TERM");
+	}
+	setting_ms(s, sv, "timeout-kill", &sv->timeout_kill_ms, TIMEOUT_KILL_DEFAULT_MS);
+	setting_ms(s, sv, "timeout-finish", &sv->timeout_finish_ms, TIMEOUT_FINISH_DEFAULT_MS);
+	sv->notify_num = -1;
+	why = text;
+	r = read_setting(s, sv, "notification-fd", text, sizeof text);
+	if (r == -1 || (r == 1 && settings_fd(text, &sv->notify_num, &why) == -1)) {
+		sv->notify_num = -1;
+		warn_setting(sv, "notification-fd", why, "none");
+	}
+	sv->pidfile[0] = '\0';
+	r = read_setting(s, sv, "pidfile", text, sizeof text);
+	if (r == 1) {
+		size_t len;
+		const char *p = text;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, "\r\n");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0) {
+			warn_setting(sv, "pidfile", "empty", "none");
+		} else if (p[0] == '/') {
+			snprintf(sv->pidfile, sizeof sv->pidfile, "%.*s", (int)len, p);
+		} else {
+			char dir[PATH_MAX];
+			if (svdir_path(s, sv, NULL, dir, sizeof dir) == 0 &&
+			    snprintf(sv->pidfile, sizeof sv->pidfile, "%s/%.*s", dir, (int)len, p) >=
+				    (int)sizeof sv->pidfile)
+				sv->pidfile[0] = '\0';
+		}
+	} else if (r == -1) {
+		warn_setting(sv, "pidfile", text, "none");
+	}
+}
+
+/* The child's environment: ours, env/ applied, NOTIFY_SOCKET for sd_notify services.
+ * malloc'ed (free() it); NULL with why on failure. */
+char **
+svdir_env(struct sup *s, struct service *sv, const char *notify_socket, char *why,
+	  size_t why_size)
+{
+	char dir[PATH_MAX], extra[PATH_MAX + 16];
+	struct stat st;
+	int has_env = svdir_path(s, sv, "env", dir, sizeof dir) == 0 && stat(dir, &st) == 0 &&
+		      S_ISDIR(st.st_mode);
+
+	if (notify_socket != NULL)
+		snprintf(extra, sizeof extra, "NOTIFY_SOCKET=%s", notify_socket);
+	return envdir_apply(environ, has_env ? dir : NULL, notify_socket ? extra : NULL, why,
+			    why_size);
+}
+
+/* The daemon a `pidfile` service's launcher left behind. 1 with *pid when found and
+ * trusted; 0 when the file is not there (yet); -1 with why when it must not be trusted:
+ * not a pid, no such process, or a process that is not a descendant of ours. Descendants
+ * are recognised by their parent: an orphan is reparented to us, the child subreaper, and
+ * a classic double-forking daemon is exactly that. */
+int
+svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
+	      size_t why_size)
+{
+	char text[64];
+	long v = 0;
+	size_t i = 0;
+	ssize_t n = fd_slurp(sv->pidfile, text, sizeof text, 0);
+
+	if (n == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, why_size, "pidfile %s: %s", sv->pidfile, strerror(errno));
+		return -1;
+	}
+	while (i < (size_t)n && (text[i] == ' ' || text[i] == '\t'))
+		i++;
+	if (i == (size_t)n)
+		return 0; /* being written: an empty file is not an answer yet */
+	for (; i < (size_t)n && text[i] >= '0' && text[i] <= '9' && v < 0x7fffffff; i++)
+		v = v * 10 + (text[i] - '0');
+	while (i < (size_t)n && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' ||
+				 text[i] == '\r'))
+		i++;
+	if (i != (size_t)n || v <= 1 || v >= 0x7fffffff) {
+		snprintf(why, why_size, "pidfile %s: not a pid", sv->pidfile);
+		return -1;
+	}
+	if (spawn_parent((pid_t)v) != getpid() || service_by_pid(s, (pid_t)v) != NULL) {
+		snprintf(why, why_size, "pidfile %s: pid %ld is not a daemon of this service",
+			 sv->pidfile, v);
+		return -1;
+	}
+	*pid = (pid_t)v;
+	return 1;
+}
