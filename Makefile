@@ -21,14 +21,16 @@ endif
 LIB_SRC = $(wildcard lib/*.c)
 SUP_SRC = $(wildcard supervise/*.c)
 CTL_SRC = $(wildcard svctl/*.c)
+SVLOG_SRC = $(wildcard svlog/*.c)
 TD_SRC = services/testdaemon/testdaemon.c
 
 LIB_OBJ = $(LIB_SRC:%.c=$(OBJ)/%.o)
 SUP_OBJ = $(SUP_SRC:%.c=$(OBJ)/%.o)
 CTL_OBJ = $(CTL_SRC:%.c=$(OBJ)/%.o)
+SVLOG_OBJ = $(SVLOG_SRC:%.c=$(OBJ)/%.o)
 TD_OBJ = $(TD_SRC:%.c=$(OBJ)/%.o)
 
-PROGS = bin/supervise bin/svctl bin/testdaemon
+PROGS = bin/supervise bin/svctl bin/svlog bin/testdaemon
 
 all: $(PROGS)
 
@@ -45,6 +47,10 @@ bin/supervise: $(SUP_OBJ) $(OBJ)/libsv.a
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
 
 bin/svctl: $(CTL_OBJ) $(OBJ)/libsv.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
+
+bin/svlog: $(SVLOG_OBJ) $(OBJ)/libsv.a
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
 
@@ -72,7 +78,7 @@ run: all
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
-	install -m 755 bin/supervise bin/svctl $(DESTDIR)$(BINDIR)
+	install -m 755 bin/supervise bin/svctl bin/svlog $(DESTDIR)$(BINDIR)
 	install -m 644 man/supervise.8 man/svctl.8 $(DESTDIR)$(MANDIR)/man8
 
 clean:

@@ -10,6 +10,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,6 +62,25 @@ check_dirs(struct paths *p)
 	strcpy(p->rundir, abs);
 }
 
+/* A daemon keeps nothing of its launcher's descriptors but keep (and 0-2, redirected
+ * next): an inherited pipe held open would keep its reader waiting forever. */
+static void
+close_inherited(int keep)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+
+#ifdef SYS_close_range
+	if ((keep <= 3 || syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) == 0) &&
+	    syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) == 0)
+		return;
+#endif
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = 3; fd < max; fd++)
+		if (fd != keep)
+			(void)close(fd); /* EBADF for most: fine */
+}
+
 /* Fork, setsid, fork. The launcher waits on a pipe that is the daemon's stderr until it
  * is ready: it shows what the daemon says, and exits 0 only when the ready mark comes. */
 static int
@@ -98,6 +118,7 @@ daemonize(void)
 		log_fatal("fork");
 	if (pid > 0)
 		_exit(0);
+	close_inherited(p[1]);
 	if (chdir("/") == -1)
 		log_fatal("chdir /");
 	umask(022);
@@ -266,6 +287,7 @@ main(int argc, char **argv)
 		log_fatal("unable to create the control FIFO %s/%s", s->paths.rundir, RUN_CONTROL);
 	scan_init(s);
 	s->rescan_ms = CLOCK_NEVER;
+	log_init("supervise", 1);
 	if (ready_fd != -1) {
 		int fd;
 		if (path_join(path, sizeof path, s->paths.rundir, RUN_LOG, NULL) == -1 ||
@@ -274,15 +296,17 @@ main(int argc, char **argv)
 		if (dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
 			log_fatal("redirecting stdio to %s", path);
 		fd_close(fd);
-		char mark = READY_MARK;
-		(void)fd_write_all(ready_fd, &mark, 1); /* the launcher exits 1 without it */
-		fd_close(ready_fd);
 	}
-	log_init("supervise", 1);
 	log_info("started (pid %ld) on %s, run directory %s", (long)getpid(), s->paths.svdir,
 		 s->paths.rundir);
 	scan_run(s);
 	prune_status(s);
+	if (ready_fd != -1) {
+		/* after the first scan: what svctl status shows then is complete */
+		char mark = READY_MARK;
+		(void)fd_write_all(ready_fd, &mark, 1); /* the launcher exits 1 without it */
+		fd_close(ready_fd);
+	}
 	loop_run(s);
 	waiters_shutdown_reply(s);
 	control_close(s);

@@ -1,6 +1,7 @@
 /* client.c: svctl's side of the control protocol. The reply FIFO exists and is open for
  * reading before the command is sent, so no answer can be missed; then poll() sleeps
  * until the supervisor writes or closes: no polling loop. */
+#define _GNU_SOURCE /* syscall(), for pidfd_open */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -117,19 +119,54 @@ relay(const char *buf, size_t len, int *code)
 	return used;
 }
 
+/* A pidfd for the supervisor named by RUNDIR/pid: it becomes readable when that process
+ * has exited, which the close of the reply FIFO (during its exit) does not yet prove.
+ * -1 when there is no such process or no pidfd. */
+static int
+supervisor_pidfd(const struct paths *p)
+{
+	char path[PATH_MAX], buf[32];
+	long pid;
+
+	if (path_join(path, sizeof path, p->rundir, RUN_PID, NULL) == -1 ||
+	    fd_slurp(path, buf, sizeof buf, 1) <= 0 || (pid = strtol(buf, NULL, 10)) <= 1)
+		return -1;
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+#else
+	return -1;
+#endif
+}
+
+static int
+wait_exited(int pidfd, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	int n;
+
+	if (pidfd == -1)
+		return 0; /* nothing better to wait on: the reply's end will do */
+	do
+		n = poll(&pfd, 1, clock_poll_timeout(deadline, clock_ms()));
+	while (n == -1 && errno == EINTR);
+	fd_close(pidfd);
+	return n == 1 ? 0 : -1;
+}
+
 int
 client_request(const struct paths *p, int argc, char *const argv[], int64_t wait_ms,
 	       int64_t limit_ms, int until_exit)
 {
 	char line[PROTO_LINE_MAX], buf[8192];
 	size_t have = 0;
-	int ctl, fd, len, code = -1;
+	int ctl, fd, len, code = -1, pidfd;
 	int64_t deadline;
 	const char *id;
 
 	ctl = open_control(p);
 	if (ctl == -1)
 		return 1;
+	pidfd = until_exit ? supervisor_pidfd(p) : -1;
 	fd = limit_ms > 0 ? make_reply_fifo(p) : -2;
 	if (fd == -1) {
 		fd_close(ctl);
@@ -193,6 +230,10 @@ client_request(const struct paths *p, int argc, char *const argv[], int64_t wait
 	fflush(stdout);
 	if (code < 0) {
 		log_warnx("the supervisor closed the reply without an answer");
+		return 1;
+	}
+	if (until_exit && wait_exited(pidfd, deadline) == -1) {
+		log_warnx("the supervisor has not exited after %lld s", (long long)(limit_ms / 1000));
 		return 1;
 	}
 	return code;
