@@ -135,13 +135,15 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 		log_warn("%s: unable to add service", name);
 		return NULL;
 	}
-	svname_to_file(name, file);
 	sv->pipe_fd = sv->exec_fd = sv->notify_rfd = sv->sdnotify_fd = -1;
-	if (main != NULL && logger_pipe(s, sv, file) == -1) {
-		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE, file);
+	/* the pipe is named after the service it carries the output of */
+	if (main != NULL && logger_pipe(s, sv, main->st.name) == -1) {
+		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE,
+			 main->st.name);
 		free(sv);
 		return NULL;
 	}
+	svname_to_file(name, file);
 	if (mkdirat(s->svlog_dirfd, file, 0755) == -1 && errno != EEXIST)
 		log_warn("unable to create %s/%s/%s", s->paths.rundir, RUN_SVLOG, file);
 	strcpy(sv->st.name, name); /* the scan validated it: at most SVREF_MAX bytes */
@@ -193,7 +195,9 @@ service_forget(struct sup *s, struct service *sv)
 	if (sv->logger != NULL)
 		sv->logger->main = NULL;
 	if (sv->pipe_fd != -1) {
+		char *slash = strchr(file, ':');
 		fd_close(sv->pipe_fd);
+		*slash = '\0'; /* a logger: the pipe bears its service's name */
 		(void)unlinkat(s->pipe_dirfd, file, 0);
 	}
 	if (sv->exec_fd != -1)
@@ -592,14 +596,15 @@ run_finish(struct sup *s, struct service *sv, int wstatus)
 		      sv->timeout_finish_ms > 0 ? clock_ms() + sv->timeout_finish_ms : CLOCK_NEVER);
 }
 
+/* "NAME: exited (code 1) after 12 ms", "NAME: finish exited (signal KILL) ..." */
 static void
 log_exit(struct service *sv, const char *what, int wstatus, int64_t ran)
 {
 	if (WIFSIGNALED(wstatus))
-		log_info("%s: %s exited (signal %s) after %lld ms", sv->st.name, what,
+		log_info("%s: %sexited (signal %s) after %lld ms", sv->st.name, what,
 			 sig_name(WTERMSIG(wstatus)), (long long)ran);
 	else
-		log_info("%s: %s exited (code %d) after %lld ms", sv->st.name, what,
+		log_info("%s: %sexited (code %d) after %lld ms", sv->st.name, what,
 			 WEXITSTATUS(wstatus), (long long)ran);
 }
 
@@ -623,7 +628,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 
 	drain_exec_report(sv);
 	if (was == SV_FINISHING) {
-		log_exit(sv, "finish", wstatus, now - sv->state_ms);
+		log_exit(sv, "finish ", wstatus, now - sv->state_ms);
 		clear_process(sv, SIGKILL);
 		after_death(s, sv);
 		return;
@@ -656,7 +661,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		snprintf(sv->st.reason, sizeof sv->st.reason, "%s ./run: %s", sv->exec_stage,
 			 strerror(sv->exec_errno));
 	else
-		log_exit(sv, sv->daemon ? "daemon" : "run", wstatus, ran);
+		log_exit(sv, sv->daemon ? "daemon " : "", wstatus, ran);
 	if (sv->exec_errno == 0 && svdir_has(s, sv, "finish", 1))
 		run_finish(s, sv, wstatus);
 	else
@@ -709,8 +714,8 @@ service_on_deadline(struct sup *s, struct service *sv, int64_t now)
 		break;
 	case SV_STOPPING:
 	case SV_FINISHING:
-		log_warnx("%s: %s did not end within %lld ms, sending KILL", sv->st.name,
-			  sv->st.state == SV_STOPPING ? "run" : "finish",
+		log_warnx("%s: %s within %lld ms, sending KILL", sv->st.name,
+			  sv->st.state == SV_STOPPING ? "did not stop" : "finish did not end",
 			  (long long)(sv->st.state == SV_STOPPING ? sv->timeout_kill_ms
 								  : sv->timeout_finish_ms));
 		kill_group(sv, SIGKILL);

@@ -50,7 +50,7 @@ static void
 check_names(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++)
-		if (!svname_valid(argv[i], strlen(argv[i])))
+		if (!svname_ref_valid(argv[i], strlen(argv[i])))
 			usage_error("invalid service name '%s' (1-64 of A-Z a-z 0-9 . _ @ -, not starting with .)",
 				    argv[i]);
 }
@@ -86,8 +86,12 @@ known_names(int dirfd, char ***out)
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
+		char ref[SVREF_MAX + 1];
 		size_t len = strlen(de->d_name);
-		if (!svname_valid(de->d_name, len))
+		if (len > SVREF_MAX)
+			continue;
+		svname_from_file(de->d_name, ref); /* web:log is web/log */
+		if (!svname_ref_valid(ref, len))
 			continue; /* ".", "..", NAME.tmp of a write in progress is valid: see below */
 		if (len > 4 && strcmp(de->d_name + len - 4, ".tmp") == 0)
 			continue;
@@ -98,7 +102,7 @@ known_names(int dirfd, char ***out)
 				log_fatal("out of memory");
 			v = nv;
 		}
-		if ((v[n++] = strdup(de->d_name)) == NULL)
+		if ((v[n++] = strdup(ref)) == NULL)
 			log_fatal("out of memory");
 	}
 	closedir(d);
@@ -215,7 +219,9 @@ cmd_log(const struct paths *p, int argc, char **argv)
 	if (argc != 1)
 		usage_error("log takes one service name");
 	check_names(argc, argv);
-	if (path_join(path, sizeof path, p->rundir, RUN_SVLOG, argv[0]) == -1 ||
+	char file[SVREF_MAX + 1];
+	svname_to_file(argv[0], file);
+	if (path_join(path, sizeof path, p->rundir, RUN_SVLOG, file) == -1 ||
 	    strlen(path) + sizeof "/current" > sizeof path)
 		log_fatalx("%s: path too long", argv[0]);
 	strcat(path, "/current");
