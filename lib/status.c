@@ -162,7 +162,7 @@ parse_death(const char *v, const char *end, struct sv_death *d)
 	d->code = -1;
 	d->sig = 0;
 	if (strncmp(sp1 + 1, "exit=", 5) == 0) {
-		if (parse_num(sp1 + 6, sp2, 0, 255, &n) == -1)
+		if (parse_num(sp1 + 6, sp2, -1, 255, &n) == -1) /* -1: not known */
 			return -1;
 		d->code = (int)n;
 	} else if (strncmp(sp1 + 1, "signal=", 7) == 0) {

@@ -349,6 +349,20 @@ waiters_shutdown_reply(struct sup *s)
 			finish(w);
 }
 
+void
+waiters_abort(struct sup *s, const char *why)
+{
+	for (struct waiter *w = s->waiters; w != NULL; w = w->next) {
+		if (w->done)
+			continue;
+		if (w->waiting) {
+			reply(w, PROTO_ERR, "%s", why);
+			w->failed = 1;
+		}
+		finish(w);
+	}
+}
+
 static void
 wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum proto_cond cond,
 	 int64_t now)
@@ -415,9 +429,13 @@ execute(struct sup *s, const struct proto_cmd *cmd, int64_t now)
 			w->keep_open = 1;
 		return;
 	} else if (cmd->verb == VERB_REEXEC) {
-		log_warnx("refused command: reexec: not supported");
-		reply(w, PROTO_ERR, "reexec: not supported by this supervisor");
-		failed = 1;
+		if (s->shutting_down) {
+			reply(w, PROTO_ERR, "refused: the supervisor is shutting down");
+			failed = 1;
+		} else {
+			log_info("reexec requested");
+			s->reexec = 1;
+		}
 	} else {
 		if (s->shutting_down && cmd->verb != VERB_STOP && cmd->verb != VERB_WAIT &&
 		    cmd->verb != VERB_SIGNAL) {

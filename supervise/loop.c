@@ -19,7 +19,8 @@
 
 enum { PFD_SIG, PFD_CTL, PFD_INO, PFD_FIXED };
 
-/* A service's descriptor in the poll set: exec report, notification-fd, sd_notify. */
+/* A service's descriptor in the poll set: exec report, notification-fd, sd_notify, and
+ * the pidfd of a process taken over (not our child: no SIGCHLD for it). */
 struct svfd {
 	struct service *sv;
 	int fd, kind;
@@ -28,7 +29,8 @@ struct svfd {
 static void
 on_service_fd(struct sup *s, const struct svfd *f)
 {
-	const int fds[] = { f->sv->exec_fd, f->sv->notify_rfd, f->sv->sdnotify_fd };
+	const int fds[] = { f->sv->exec_fd, f->sv->notify_rfd, f->sv->sdnotify_fd,
+			    f->sv->adopted ? f->sv->pidfd : -1 };
 
 	if (fds[f->kind] != f->fd) /* closed meanwhile by an earlier event */
 		return;
@@ -36,8 +38,10 @@ on_service_fd(struct sup *s, const struct svfd *f)
 		service_on_exec_report(s, f->sv);
 	else if (f->kind == 1)
 		service_on_notify(s, f->sv);
-	else
+	else if (f->kind == 2)
 		service_on_sdnotify(s, f->sv);
+	else
+		service_on_pidfd(s, f->sv);
 }
 
 static void
@@ -86,6 +90,10 @@ on_signals(struct sup *s)
 		case SIGINT:
 			log_info("got %s: shutting down", si.ssi_signo == SIGTERM ? "TERM" : "INT");
 			s->shutting_down = 1;
+			break;
+		case SIGUSR2:
+			log_info("got USR2: re-executing");
+			s->reexec = !s->shutting_down;
 			break;
 		case SIGHUP:
 			log_info("got HUP: rescanning");
@@ -140,7 +148,7 @@ loop_run(struct sup *s)
 	size_t cap = 0;
 
 	for (;;) {
-		size_t need = PFD_FIXED + 3 * s->nservices + (size_t)waiters_count(s);
+		size_t need = PFD_FIXED + 4 * s->nservices + (size_t)waiters_count(s);
 		int nsv = 0, nw, n;
 		int64_t now;
 
@@ -148,6 +156,11 @@ loop_run(struct sup *s)
 			begin_shutdown(s);
 		if (s->shutting_down && all_down(s))
 			break;
+		if (s->reexec && !s->shutting_down) {
+			free(pfd);
+			free(svfds);
+			return 1;
+		}
 		if (need > cap) {
 			size_t c = need * 2;
 			struct pollfd *p = realloc(pfd, c * sizeof *pfd);
@@ -163,8 +176,9 @@ loop_run(struct sup *s)
 		pfd[PFD_CTL] = (struct pollfd){ .fd = s->ctl_rfd, .events = POLLIN };
 		pfd[PFD_INO] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
 		for (struct service *sv = s->services; sv != NULL; sv = sv->next) {
-			const int fds[] = { sv->exec_fd, sv->notify_rfd, sv->sdnotify_fd };
-			for (int k = 0; k < 3; k++) {
+			const int fds[] = { sv->exec_fd, sv->notify_rfd, sv->sdnotify_fd,
+					    sv->adopted ? sv->pidfd : -1 };
+			for (int k = 0; k < 4; k++) {
 				if (fds[k] == -1)
 					continue;
 				pfd[PFD_FIXED + nsv] = (struct pollfd){ .fd = fds[k], .events = POLLIN };

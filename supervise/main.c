@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "fdio.h"
 #include "log.h"
+#include "proc.h"
 #include "sup.h"
 
 #define READY_MARK '\0' /* the daemon's last byte to its launcher: "taking commands" */
@@ -184,7 +185,7 @@ noop_handler(int sig)
 static int
 setup_signals(void)
 {
-	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct sigaction sa;
 	sigset_t set;
 	int fd;
@@ -227,6 +228,27 @@ clean_dir(int dirfd)
 	closedir(d);
 }
 
+/* A service whose directory went away while no supervisor ran: what still runs of it,
+ * verified by pid and start time through a pidfd, is stopped. */
+static void
+stop_leftover(const struct sv_status *st)
+{
+	int pidfd = proc_pidfd(st->pid);
+
+	if (pidfd == -1 || proc_starttime(st->pid) != st->starttime) {
+		if (pidfd != -1)
+			fd_close(pidfd);
+		return;
+	}
+	log_info("%s: its directory is gone: stopping what is left of it (pid %ld)", st->name,
+		 (long)st->pid);
+	(void)proc_signal(pidfd, st->pid, SIGTERM);
+	(void)proc_signal(pidfd, st->pid, SIGCONT);
+	if (st->pgid > 1)
+		(void)kill(-st->pgid, SIGTERM); /* the group lives as long as the process */
+	fd_close(pidfd);
+}
+
 /* Status files of services that are no longer in SVDIR. */
 static void
 prune_status(struct sup *s)
@@ -240,10 +262,70 @@ prune_status(struct sup *s)
 			fd_close(fd);
 		return;
 	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.' && service_find(s, de->d_name) == NULL)
-			(void)unlinkat(s->status_dirfd, de->d_name, 0);
+	while ((de = readdir(d)) != NULL) {
+		char ref[SVREF_MAX + 1];
+		struct sv_status st;
+		if (de->d_name[0] == '.' || strlen(de->d_name) > SVREF_MAX)
+			continue;
+		svname_from_file(de->d_name, ref);
+		if (service_find(s, ref) != NULL)
+			continue;
+		if (status_read(s->status_dirfd, ref, &st) == 0 && st.pid > 1)
+			stop_leftover(&st);
+		(void)unlinkat(s->status_dirfd, de->d_name, 0);
+	}
 	closedir(d);
+}
+
+#define REEXEC_ENV "SUPERVISE_REEXEC" /* "CTL_R,CTL_W,LOCK": descriptors handed over */
+
+/* Replaces this process by a fresh copy of our binary, keeping the pid, the children
+ * (every service stays our child), the pid lock and the control FIFO with whatever it
+ * holds; the status files carry the rest. Returns only when the exec failed. */
+static void
+reexec(struct sup *s)
+{
+	char fds[64];
+	char *argv[] = { s->self, "-f", "-d", s->paths.svdir, "-r", s->paths.rundir, NULL };
+	const int keep[] = { s->ctl_rfd, s->ctl_wfd, s->lock_fd };
+
+	waiters_abort(s, "the supervisor re-executed itself: wait again");
+	snprintf(fds, sizeof fds, "%d,%d,%d", s->ctl_rfd, s->ctl_wfd, s->lock_fd);
+	for (size_t i = 0; i < 3; i++)
+		if (fd_set_cloexec(keep[i], 0) == -1)
+			log_warn("reexec: keeping descriptor %d", keep[i]);
+	if (setenv(REEXEC_ENV, fds, 1) == -1)
+		log_warn("reexec: setenv");
+	else
+		execv(s->self, argv);
+	log_warn("reexec: unable to exec %s; going on as before", s->self);
+	(void)unsetenv(REEXEC_ENV);
+	for (size_t i = 0; i < 3; i++)
+		(void)fd_set_cloexec(keep[i], 1);
+	s->reexec = 0;
+}
+
+/* After a reexec: the descriptors our earlier self handed over. 1 when there are. */
+static int
+reexec_takeover(struct sup *s)
+{
+	const char *v = getenv(REEXEC_ENV);
+	int r, w, l;
+	struct stat st;
+
+	if (v == NULL)
+		return 0;
+	if (sscanf(v, "%d,%d,%d", &r, &w, &l) != 3 || fstat(r, &st) == -1 || !S_ISFIFO(st.st_mode) ||
+	    fstat(w, &st) == -1 || !S_ISFIFO(st.st_mode) || fstat(l, &st) == -1 ||
+	    !S_ISREG(st.st_mode))
+		log_fatalx("%s=%s: not the descriptors of a supervisor", REEXEC_ENV, v);
+	(void)unsetenv(REEXEC_ENV); /* services must not see it */
+	s->ctl_rfd = r;
+	s->ctl_wfd = w;
+	s->lock_fd = l;
+	if (fd_set_cloexec(r, 1) == -1 || fd_set_cloexec(w, 1) == -1 || fd_set_cloexec(l, 1) == -1)
+		log_fatal("reexec: descriptors");
+	return 1;
 }
 
 int
@@ -252,7 +334,7 @@ main(int argc, char **argv)
 	static struct sup sup;
 	struct sup *s = &sup;
 	const char *opt_d = NULL, *opt_r = NULL;
-	int c, ready_fd = -1;
+	int c, ready_fd = -1, reexeced;
 	char path[PATH_MAX];
 
 	log_init("supervise", 0);
@@ -271,9 +353,15 @@ main(int argc, char **argv)
 	if (paths_resolve(&s->paths, opt_d, opt_r) == -1)
 		log_fatal("paths");
 	check_dirs(&s->paths);
-	if (!s->foreground)
+	ssize_t n = readlink("/proc/self/exe", s->self, sizeof s->self - 1);
+	if (n <= 0)
+		log_fatal("readlink /proc/self/exe");
+	s->self[n] = '\0';
+	reexeced = reexec_takeover(s);
+	if (!s->foreground && !reexeced)
 		ready_fd = daemonize();
-	s->lock_fd = lock_pidfile(&s->paths);
+	if (!reexeced)
+		s->lock_fd = lock_pidfile(&s->paths);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_fatal("prctl(PR_SET_CHILD_SUBREAPER)");
 	s->status_dirfd = open_subdir(s->paths.rundir, RUN_STATUS);
@@ -283,7 +371,7 @@ main(int argc, char **argv)
 	s->notify_dirfd = open_subdir(s->paths.rundir, RUN_NOTIFY);
 	clean_dir(s->reply_dirfd);
 	s->sig_fd = setup_signals();
-	if (control_open(s) == -1)
+	if (!reexeced && control_open(s) == -1)
 		log_fatal("unable to create the control FIFO %s/%s", s->paths.rundir, RUN_CONTROL);
 	scan_init(s);
 	s->rescan_ms = CLOCK_NEVER;
@@ -297,8 +385,8 @@ main(int argc, char **argv)
 			log_fatal("redirecting stdio to %s", path);
 		fd_close(fd);
 	}
-	log_info("started (pid %ld) on %s, run directory %s", (long)getpid(), s->paths.svdir,
-		 s->paths.rundir);
+	log_info("%s (pid %ld) on %s, run directory %s", reexeced ? "re-executed" : "started",
+		 (long)getpid(), s->paths.svdir, s->paths.rundir);
 	scan_run(s);
 	prune_status(s);
 	if (ready_fd != -1) {
@@ -307,7 +395,8 @@ main(int argc, char **argv)
 		(void)fd_write_all(ready_fd, &mark, 1); /* the launcher exits 1 without it */
 		fd_close(ready_fd);
 	}
-	loop_run(s);
+	while (loop_run(s) == 1)
+		reexec(s);
 	waiters_shutdown_reply(s);
 	control_close(s);
 	if (path_join(path, sizeof path, s->paths.rundir, RUN_PID, NULL) == 0 &&

@@ -145,12 +145,11 @@ add_service(struct sup *s, const char *name, int normally_up)
 		lg = service_new(s, ref, 1, sv);
 	}
 	log_info("%s: found%s%s", name, lg ? " with a logger" : "", normally_up ? "" : " (down)");
-	if (s->shutting_down)
-		return;
-	if (lg != NULL)
-		service_want(s, lg, WANT_UP, 0);
-	if (normally_up)
-		service_want(s, sv, WANT_UP, 0);
+	/* what an earlier supervisor left running is taken over, not started twice */
+	if (lg != NULL && !service_adopt(s, lg))
+		service_want(s, lg, s->shutting_down ? WANT_DOWN : WANT_UP, 0);
+	if (!service_adopt(s, sv))
+		service_want(s, sv, normally_up && !s->shutting_down ? WANT_UP : WANT_DOWN, 0);
 }
 
 void

@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "fdio.h"
 #include "log.h"
+#include "proc.h"
 #include "sig.h"
 #include "sup.h"
 
@@ -135,7 +136,7 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 		log_warn("%s: unable to add service", name);
 		return NULL;
 	}
-	sv->pipe_fd = sv->exec_fd = sv->notify_rfd = sv->sdnotify_fd = -1;
+	sv->pipe_fd = sv->exec_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = -1;
 	/* the pipe is named after the service it carries the output of */
 	if (main != NULL && logger_pipe(s, sv, main->st.name) == -1) {
 		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE,
@@ -166,8 +167,7 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 	sv->hnext = s->hash[i];
 	s->hash[i] = sv;
 	s->nservices++;
-	status_save(s, sv);
-	return sv;
+	return sv; /* no status written yet: an earlier one may name a process to take over */
 }
 
 void
@@ -202,6 +202,8 @@ service_forget(struct sup *s, struct service *sv)
 	}
 	if (sv->exec_fd != -1)
 		fd_close(sv->exec_fd);
+	if (sv->pidfd != -1)
+		fd_close(sv->pidfd);
 	notify_close(s, sv);
 	free(sv);
 }
@@ -236,6 +238,19 @@ failed(struct sup *s, struct service *sv, int64_t now)
 	log_warnx("%s: unable to start: %s; retrying in %lld ms", sv->st.name, sv->st.reason,
 		  (long long)(at - now));
 	service_enter(s, sv, SV_FAILED, at);
+}
+
+/* st.pid becomes pid, and signals go through a pidfd for it. */
+static void
+follow(struct service *sv, pid_t pid, pid_t pgid, int adopted)
+{
+	if (sv->pidfd != -1)
+		fd_close(sv->pidfd);
+	sv->pidfd = proc_pidfd(pid); /* -1 on old kernels: plain kill() then */
+	sv->st.pid = pid;
+	sv->st.pgid = pgid;
+	sv->st.starttime = proc_starttime(pid);
+	sv->adopted = adopted;
 }
 
 static int
@@ -311,9 +326,7 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 		fd_close(req.notify_fd); /* the service has it now */
 	if (r == -1)
 		return -1;
-	sv->st.pid = res.pid;
-	sv->st.pgid = res.pgid;
-	sv->st.starttime = spawn_starttime(res.pid);
+	follow(sv, res.pid, res.pgid, 0);
 	sv->exec_fd = res.report_fd;
 	sv->exec_errno = 0;
 	return 0;
@@ -363,7 +376,7 @@ kill_group(struct service *sv, int sig)
 {
 	/* The pid first: a service that moved to a group of its own still gets it. It is
 	 * our unreaped child, so the pid cannot have been reused. */
-	if (kill(sv->st.pid, sig) == -1 && errno != ESRCH)
+	if (proc_signal(sv->pidfd, sv->st.pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s: kill %s %ld", sv->st.name, sig_name(sig), (long)sv->st.pid);
 	if (sv->st.pgid > 1)
 		(void)kill(-sv->st.pgid, sig); /* ESRCH: the group is gone already */
@@ -458,8 +471,8 @@ record_death(struct service *sv, int wstatus, int64_t ran_ms)
 		sv->st.ndeaths++;
 	d->when_sec = clock_wall_sec();
 	d->ran_ms = ran_ms;
-	d->code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-	d->sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+	d->code = wstatus == WSTATUS_UNKNOWN ? -1 : WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+	d->sig = wstatus != WSTATUS_UNKNOWN && WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 }
 
 /* The exec report, when there is one, tells a failed exec from a death. */
@@ -523,12 +536,10 @@ service_on_sdnotify(struct sup *s, struct service *sv)
 	snprintf(text, sizeof text, "%s", sv->st.text);
 	ready = notify_read_socket(sv, text, sizeof text, &mainpid);
 	if (mainpid > 1 && mainpid != sv->st.pid && sv->st.pid > 0 &&
-	    spawn_parent(mainpid) == getpid() && service_by_pid(s, mainpid) == NULL) {
+	    proc_parent(mainpid) == getpid() && service_by_pid(s, mainpid) == NULL) {
 		/* a daemon that forked: follow the process it names, if it is ours */
 		log_info("%s: main pid now %ld", sv->st.name, (long)mainpid);
-		sv->st.pid = mainpid;
-		sv->st.pgid = getpgid(mainpid);
-		sv->st.starttime = spawn_starttime(mainpid);
+		follow(sv, mainpid, getpgid(mainpid), 0);
 		sv->daemon = 1;
 	}
 	if (ready && !sv->st.ready) {
@@ -581,8 +592,10 @@ run_finish(struct sup *s, struct service *sv, int wstatus)
 	char *argv[] = { "./finish", code, sig, NULL };
 	char reason[sizeof sv->st.reason];
 
-	snprintf(code, sizeof code, "%d", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
-	snprintf(sig, sizeof sig, "%d", WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+	snprintf(code, sizeof code, "%d",
+		 wstatus != WSTATUS_UNKNOWN && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+	snprintf(sig, sizeof sig, "%d",
+		 wstatus != WSTATUS_UNKNOWN && WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
 	memcpy(reason, sv->st.reason, sizeof reason); /* the run's, kept for after_death() */
 	if (spawn_prog(s, sv, argv, 0) == -1) {
 		log_warnx("%s: unable to run ./finish: %s", sv->st.name, sv->st.reason);
@@ -600,7 +613,10 @@ run_finish(struct sup *s, struct service *sv, int wstatus)
 static void
 log_exit(struct service *sv, const char *what, int wstatus, int64_t ran)
 {
-	if (WIFSIGNALED(wstatus))
+	if (wstatus == WSTATUS_UNKNOWN)
+		log_info("%s: %sexited (status unknown: taken over, not our child) after %lld ms",
+			 sv->st.name, what, (long long)ran);
+	else if (WIFSIGNALED(wstatus))
 		log_info("%s: %sexited (signal %s) after %lld ms", sv->st.name, what,
 			 sig_name(WTERMSIG(wstatus)), (long long)ran);
 	else
@@ -618,6 +634,11 @@ clear_process(struct service *sv, int leftover_sig)
 	sv->st.pid = 0;
 	sv->st.pgid = 0;
 	sv->st.starttime = 0;
+	sv->adopted = 0;
+	if (sv->pidfd != -1) {
+		fd_close(sv->pidfd);
+		sv->pidfd = -1;
+	}
 }
 
 void
@@ -634,7 +655,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		return;
 	}
 	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] != '\0' &&
-	    WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+	    wstatus != WSTATUS_UNKNOWN && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
 		/* the launcher of a self-daemonizing service is done: look for its daemon;
 		 * its group is left alone, the daemon may still be in it */
 		log_info("%s: launcher exited, reading %s", sv->st.name, sv->pidfile);
@@ -668,6 +689,70 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		after_death(s, sv);
 }
 
+void
+service_on_pidfd(struct sup *s, struct service *sv)
+{
+	/* a process taken over is not our child: no wait status, just the news */
+	if (sv->adopted)
+		service_on_exit(s, sv, WSTATUS_UNKNOWN);
+}
+
+/* Takes over the process a status file of an earlier supervisor names, when it still
+ * runs: the same pid and the same start time, checked through a pidfd so that the pid
+ * cannot be recycled in between. 1 when taken over. */
+int
+service_adopt(struct sup *s, struct service *sv)
+{
+	struct sv_status old;
+	int64_t now = clock_ms(), wall = clock_wall_sec();
+	int pidfd;
+
+	if (status_read(s->status_dirfd, sv->st.name, &old) == -1 || old.pid <= 1 ||
+	    old.starttime == 0)
+		return 0;
+	pidfd = proc_pidfd(old.pid);
+	if (pidfd == -1 || proc_starttime(old.pid) != old.starttime) {
+		if (pidfd != -1)
+			fd_close(pidfd);
+		return 0;
+	}
+	svdir_settings(s, sv);
+	if (svdir_has(s, sv, "notify", 0)) { /* it may still talk: be there to hear it */
+		char path[PATH_MAX];
+		(void)notify_socket(s, sv, path, sizeof path, sv->st.reason, sizeof sv->st.reason);
+		sv->st.reason[0] = '\0';
+	}
+	sv->pidfd = pidfd;
+	sv->st.pid = old.pid;
+	sv->st.pgid = old.pgid;
+	sv->st.starttime = old.starttime;
+	sv->adopted = proc_parent(old.pid) != getpid(); /* after a reexec: still our child */
+	sv->st.want = old.want;
+	sv->st.ready = old.ready;
+	sv->st.restarts = old.restarts;
+	sv->st.ndeaths = old.ndeaths;
+	memcpy(sv->st.deaths, old.deaths, sizeof old.deaths);
+	memcpy(sv->st.text, old.text, sizeof old.text);
+	sv->daemon = sv->pidfile[0] != '\0';
+	sv->start_ms = now - (wall > old.since_sec ? wall - old.since_sec : 0) * 1000;
+	log_info("%s: taken over (pid %ld, %s)", sv->st.name, (long)old.pid, status_state_name(old.state));
+	switch (old.state) {
+	case SV_FINISHING:
+		service_enter(s, sv, SV_FINISHING, sv->timeout_finish_ms > 0 ? now + sv->timeout_finish_ms
+									    : CLOCK_NEVER);
+		break;
+	case SV_STOPPING:
+		stop_now(s, sv); /* again: the first stop signal may predate a restart of ours */
+		break;
+	default:
+		if (sv->st.want == WANT_DOWN) /* asked to stop while nobody supervised it */
+			stop_now(s, sv);
+		else
+			went_up(s, sv);
+	}
+	return 1;
+}
+
 /* A `pidfile` service whose launcher is done: is the daemon there? */
 static void
 check_pidfile(struct sup *s, struct service *sv, int64_t now)
@@ -681,9 +766,7 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 	}
 	sv->pidfile_until_ms = 0;
 	if (r == 1) {
-		sv->st.pid = pid;
-		sv->st.pgid = getpgid(pid);
-		sv->st.starttime = spawn_starttime(pid);
+		follow(sv, pid, getpgid(pid), 0);
 		sv->daemon = 1;
 		log_info("%s: daemon found (pid %ld)", sv->st.name, (long)pid);
 		went_up(s, sv);

@@ -23,6 +23,7 @@
 #define TIMEOUT_FINISH_DEFAULT_MS 5000
 #define TIMEOUT_PIDFILE_MS 5000   /* a `pidfile` service's launcher has this long to write it */
 #define PIDFILE_POLL_MS 50
+#define WSTATUS_UNKNOWN (-1)      /* the exit of a process that was not our child */
 
 struct service {
 	struct sv_status st;       /* what users see: written to status/NAME on each change */
@@ -38,6 +39,8 @@ struct service {
 	int pipe_fd;               /* a logger: its FIFO RUNDIR/pipe/NAME, held O_RDWR; -1 */
 	int notify_rfd;            /* notification-fd pipe, read until the newline; -1 */
 	int sdnotify_fd;           /* sd_notify socket RUNDIR/notify/NAME (`notify`); -1 */
+	int pidfd;                 /* st.pid's pidfd while it runs (signals go through it); -1 */
+	int adopted;               /* st.pid is not our child: its exit comes on pidfd */
 	int64_t start_ms;          /* monotonic: the latest spawn */
 	int64_t deadline_ms;       /* monotonic: restart, kill, finish or pidfile; CLOCK_NEVER */
 	int64_t state_ms;          /* monotonic: entered st.state */
@@ -69,6 +72,8 @@ struct sup {
 	struct waiter *waiters;
 	int64_t rescan_ms;         /* monotonic: pending rescan, CLOCK_NEVER */
 	int shutting_down;
+	int reexec;                /* asked for: loop_run() returns, main() execs */
+	char self[PATH_MAX];       /* our binary, for reexec */
 	int exit_now;
 	char ctl_buf[PROTO_LINE_MAX * 16];
 	size_t ctl_len;
@@ -87,6 +92,8 @@ void service_on_exit(struct sup *s, struct service *sv, int wstatus);
 void service_on_exec_report(struct sup *s, struct service *sv);
 void service_on_notify(struct sup *s, struct service *sv);
 void service_on_sdnotify(struct sup *s, struct service *sv);
+void service_on_pidfd(struct sup *s, struct service *sv);
+int service_adopt(struct sup *s, struct service *sv);
 void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
 struct service *service_by_pid(struct sup *s, pid_t pid);
 int service_cond(const struct service *sv, enum proto_cond c);
@@ -111,8 +118,6 @@ struct spawn_report {
 	char stage[12];
 };
 int spawn_service(const struct spawn_req *req, struct spawn_res *res);
-unsigned long long spawn_starttime(pid_t pid);
-pid_t spawn_parent(pid_t pid); /* /proc/PID/stat's ppid; -1 when gone */
 
 /* svdir.c */
 int svdir_path(const struct sup *s, const struct service *sv, const char *file, char *buf,
@@ -149,8 +154,9 @@ int waiters_pollfds(struct sup *s, struct pollfd *pfd, int max);
 void waiters_on_poll(struct sup *s, const struct pollfd *pfd, int n);
 int waiters_count(const struct sup *s);
 void waiters_shutdown_reply(struct sup *s);
+void waiters_abort(struct sup *s, const char *why); /* every wait ends, failed */
 
 /* loop.c */
-int loop_run(struct sup *s);
+int loop_run(struct sup *s); /* 0: shut down; 1: re-exec asked for */
 
 #endif

@@ -13,6 +13,7 @@
 #include "envdir.h"
 #include "fdio.h"
 #include "log.h"
+#include "proc.h"
 #include "settings.h"
 #include "sig.h"
 #include "sup.h"
@@ -193,7 +194,7 @@ svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 		snprintf(why, why_size, "pidfile %s: not a pid", sv->pidfile);
 		return -1;
 	}
-	if (spawn_parent((pid_t)v) != getpid() || service_by_pid(s, (pid_t)v) != NULL) {
+	if (proc_parent((pid_t)v) != getpid() || service_by_pid(s, (pid_t)v) != NULL) {
 		snprintf(why, why_size, "pidfile %s: pid %ld is not a daemon of this service",
 			 sv->pidfile, v);
 		return -1;
