@@ -297,6 +297,9 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 		snprintf(sv->st.reason, sizeof sv->st.reason, "path too long");
 		return -1;
 	}
+	if (svdir_user(s, sv) == -1)
+		return -1;
+	req.user = sv->has_user ? &sv->user : NULL;
 	if (is_run && svdir_has(s, sv, "notify", 0)) {
 		if (notify_socket(s, sv, sock, sizeof sock, sv->st.reason, sizeof sv->st.reason) == -1)
 			return -1;

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,10 @@ child_exec(const struct spawn_req *req, int report)
 	child_reset_signals();
 	if (chdir(req->dir) == -1)
 		child_fail(report, "chdir");
-	child_stdio(req, report);
+	child_stdio(req, report); /* as ourselves: the log may not be the user's to open */
+	if (req->user != NULL && (setgroups((size_t)req->user->ngroups, req->user->groups) == -1 ||
+				  setgid(req->user->gid) == -1 || setuid(req->user->uid) == -1))
+		child_fail(report, "user");
 	child_cloexec_all();
 	if (req->notify_fd != -1 && report == req->notify_num) {
 		report = fcntl(report, F_DUPFD_CLOEXEC, 3); /* make room for the notify fd */

@@ -25,6 +25,15 @@
 #define PIDFILE_POLL_MS 50
 #define WSTATUS_UNKNOWN (-1)      /* the exit of a process that was not our child */
 
+/* `user`: the ids a service runs with. */
+#define SVUSER_GROUPS_MAX 64
+struct svuser {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[SVUSER_GROUPS_MAX];
+};
+
 struct service {
 	struct sv_status st;       /* what users see: written to status/NAME on each change */
 	struct service *next;      /* sup.services, in order of discovery */
@@ -56,6 +65,8 @@ struct service {
 	char pidfile[PATH_MAX];    /* absolute; "" none */
 	int64_t pidfile_until_ms;  /* launcher exited: wait for the pid file until then */
 	int daemon;                /* st.pid came from the pid file */
+	int has_user;              /* `user` given: run as user */
+	struct svuser user;
 };
 
 struct waiter;
@@ -108,6 +119,7 @@ struct spawn_req {
 	int out_flags;         /* O_APPEND | O_CREAT for a file, 0 for the log FIFO */
 	int notify_fd;         /* -1, or a descriptor to hand over as notify_num */
 	int notify_num;
+	const struct svuser *user; /* NULL: as we are */
 };
 struct spawn_res {
 	pid_t pid, pgid;
@@ -124,6 +136,7 @@ int svdir_path(const struct sup *s, const struct service *sv, const char *file, 
 	       size_t size);
 int svdir_has(const struct sup *s, const struct service *sv, const char *file, int exec);
 void svdir_settings(struct sup *s, struct service *sv);
+int svdir_user(struct sup *s, struct service *sv); /* -1 with st.reason: cannot run as user */
 char **svdir_env(struct sup *s, struct service *sv, const char *notify_socket, char *why,
 		 size_t why_size);
 int svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,

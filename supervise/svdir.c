@@ -1,8 +1,11 @@
 /* svdir.c: what a service directory says: its settings files, read at each start (a bad
  * value is logged and shown in the status with the default used), its env/, its pid
  * file. The README's "Service directory" is the contract. */
+#define _GNU_SOURCE /* getgrouplist() */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,4 +204,57 @@ svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 	}
 	*pid = (pid_t)v;
 	return 1;
+}
+
+/* `user`: "user[:group]": that user's uid, its primary group (or group) and its
+ * supplementary groups. Only a supervisor running as root can switch. 0 when the service
+ * runs as that user (or no user is given); -1 with st.reason when it cannot. */
+int
+svdir_user(struct sup *s, struct service *sv)
+{
+	char text[SETTINGS_FILE_MAX], *name, *group;
+	struct passwd *pw;
+	int r = read_setting(s, sv, "user", text, sizeof text), n = SVUSER_GROUPS_MAX;
+
+	sv->has_user = 0;
+	if (r == 0)
+		return 0;
+	if (r == -1) {
+		snprintf(sv->st.reason, sizeof sv->st.reason, "user: %.100s", text);
+		return -1;
+	}
+	name = text + strspn(text, " \t");
+	name[strcspn(name, " \t\r\n")] = '\0';
+	group = strchr(name, ':');
+	if (group != NULL)
+		*group++ = '\0';
+	if (geteuid() != 0) {
+		snprintf(sv->st.reason, sizeof sv->st.reason,
+			 "user: the supervisor does not run as root, so cannot run it as %.64s", name);
+		return -1;
+	}
+	errno = 0;
+	pw = *name != '\0' ? getpwnam(name) : NULL;
+	if (pw == NULL) {
+		snprintf(sv->st.reason, sizeof sv->st.reason, "user: no user %.64s", name);
+		return -1;
+	}
+	sv->user.uid = pw->pw_uid;
+	sv->user.gid = pw->pw_gid;
+	if (group != NULL) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			snprintf(sv->st.reason, sizeof sv->st.reason, "user: no group %.64s", group);
+			return -1;
+		}
+		sv->user.gid = gr->gr_gid;
+	}
+	if (getgrouplist(pw->pw_name, sv->user.gid, sv->user.groups, &n) == -1) {
+		snprintf(sv->st.reason, sizeof sv->st.reason,
+			 "user: %.64s is in more than %d groups", name, SVUSER_GROUPS_MAX);
+		return -1;
+	}
+	sv->user.ngroups = n;
+	sv->has_user = 1;
+	return 0;
 }
