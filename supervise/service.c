@@ -761,8 +761,10 @@ static void
 check_pidfile(struct sup *s, struct service *sv, int64_t now)
 {
 	pid_t pid;
-	int r = svdir_pidfile(s, sv, &pid, sv->st.reason, sizeof sv->st.reason);
+	int r;
 
+	sv->st.reason[0] = '\0';
+	r = svdir_pidfile(s, sv, &pid, sv->st.reason, sizeof sv->st.reason);
 	if (r == 0 && now < sv->pidfile_until_ms) {
 		service_enter(s, sv, SV_STARTING, now + PIDFILE_POLL_MS);
 		return;
@@ -775,10 +777,9 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 		went_up(s, sv);
 		return;
 	}
-	if (r == 0) {
+	if (r == 0 && sv->st.reason[0] == '\0')
 		snprintf(sv->st.reason, sizeof sv->st.reason, "pidfile %.100s: not written within %d ms",
 			 sv->pidfile, TIMEOUT_PIDFILE_MS);
-	}
 	sv->st.restarts++;
 	failed(s, sv, now);
 }

@@ -165,8 +165,9 @@ svdir_env(struct sup *s, struct service *sv, const char *notify_socket, char *wh
 }
 
 /* The daemon a `pidfile` service's launcher left behind. 1 with *pid when found and
- * trusted; 0 when the file is not there (yet); -1 with why when it must not be trusted:
- * not a pid, no such process, or a process that is not a descendant of ours. Descendants
+ * trusted; 0 when not (yet): no file, or (with why) a pid that is gone or not a
+ * descendant of ours, such as a stale file the new daemon has yet to replace; -1 with why
+ * when the file does not hold a pid. Descendants
  * are recognised by their parent: an orphan is reparented to us, the child subreaper, and
  * a classic double-forking daemon is exactly that. */
 int
@@ -198,9 +199,11 @@ svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 		return -1;
 	}
 	if (proc_parent((pid_t)v) != getpid() || service_by_pid(s, (pid_t)v) != NULL) {
+		/* stale (left by a daemon that died) or foreign: not trusted, ever; but the
+		 * new daemon may not have replaced it yet, so it is "not yet" until the end */
 		snprintf(why, why_size, "pidfile %s: pid %ld is not a daemon of this service",
 			 sv->pidfile, v);
-		return -1;
+		return 0;
 	}
 	*pid = (pid_t)v;
 	return 1;
