@@ -53,6 +53,33 @@ proc_parent(pid_t pid)
 	return (pid_t)stat_field(pid, 4);
 }
 
+pid_t
+proc_session(pid_t pid)
+{
+	return (pid_t)stat_field(pid, 6);
+}
+
+int
+proc_children(pid_t *out, int max)
+{
+	char path[64], buf[65536];
+	const char *p = buf;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
+	if (fd_slurp(path, buf, sizeof buf, 0) < 0)
+		return -1;
+	while (n < max && *p != '\0') {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		out[n++] = (pid_t)v;
+		p = end;
+	}
+	return n;
+}
+
 int
 proc_pidfd(pid_t pid)
 {

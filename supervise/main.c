@@ -25,7 +25,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: supervise [-f] [-d SVDIR] [-r RUNDIR]\n");
+	fprintf(stderr, "usage: supervise [-f] [-d SVDIR] [-r RUNDIR] [-c CGROUPDIR]\n");
 	exit(2);
 }
 
@@ -286,7 +286,8 @@ static void
 reexec(struct sup *s)
 {
 	char fds[64];
-	char *argv[] = { s->self, "-f", "-d", s->paths.svdir, "-r", s->paths.rundir, NULL };
+	char *argv[] = { s->self, "-f", "-d", s->paths.svdir, "-r", s->paths.rundir,
+			 s->cgroup[0] ? "-c" : NULL, s->cgroup, NULL };
 	const int keep[] = { s->ctl_rfd, s->ctl_wfd, s->lock_fd };
 
 	waiters_abort(s, "the supervisor re-executed itself: wait again");
@@ -333,15 +334,16 @@ main(int argc, char **argv)
 {
 	static struct sup sup;
 	struct sup *s = &sup;
-	const char *opt_d = NULL, *opt_r = NULL;
+	const char *opt_d = NULL, *opt_r = NULL, *opt_c = NULL;
 	int c, ready_fd = -1, reexeced;
 	char path[PATH_MAX];
 
 	log_init("supervise", 0);
 	if (fd_open_devnull_stdio() == -1)
 		return 111;
-	while ((c = getopt(argc, argv, "fd:r:")) != -1) {
+	while ((c = getopt(argc, argv, "fd:r:c:")) != -1) {
 		switch (c) {
+		case 'c': opt_c = optarg; break;
 		case 'f': s->foreground = 1; break;
 		case 'd': opt_d = optarg; break;
 		case 'r': opt_r = optarg; break;
@@ -353,6 +355,8 @@ main(int argc, char **argv)
 	if (paths_resolve(&s->paths, opt_d, opt_r) == -1)
 		log_fatal("paths");
 	check_dirs(&s->paths);
+	if (opt_c != NULL)
+		cgroup_init(s, opt_c);
 	ssize_t n = readlink("/proc/self/exe", s->self, sizeof s->self - 1);
 	if (n <= 0)
 		log_fatal("readlink /proc/self/exe");

@@ -205,6 +205,7 @@ service_forget(struct sup *s, struct service *sv)
 	if (sv->pidfd != -1)
 		fd_close(sv->pidfd);
 	notify_close(s, sv);
+	cgroup_remove(s, sv);
 	free(sv);
 }
 
@@ -285,7 +286,7 @@ stdio_paths(struct sup *s, struct service *sv, char *in, char *out, int *out_fla
 static int
 spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 {
-	char dir[PATH_MAX], in[PATH_MAX], out[PATH_MAX], sock[PATH_MAX];
+	char dir[PATH_MAX], in[PATH_MAX], out[PATH_MAX], sock[PATH_MAX], cg[PATH_MAX];
 	struct spawn_req req = { .dir = dir, .argv = argv, .in_path = in, .out_path = out,
 				 .notify_fd = -1 };
 	struct spawn_res res;
@@ -300,6 +301,13 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 	if (svdir_user(s, sv) == -1)
 		return -1;
 	req.user = sv->has_user ? &sv->user : NULL;
+	if (s->cgroup[0] != '\0') {
+		if (cgroup_prepare(s, sv, cg, sizeof cg) == -1) {
+			snprintf(sv->st.reason, sizeof sv->st.reason, "cgroup: %s", strerror(errno));
+			return -1;
+		}
+		req.cgroup_procs = cg;
+	}
 	if (is_run && svdir_has(s, sv, "notify", 0)) {
 		if (notify_socket(s, sv, sock, sizeof sock, sv->st.reason, sizeof sv->st.reason) == -1)
 			return -1;
@@ -385,6 +393,33 @@ kill_group(struct service *sv, int sig)
 		(void)kill(-sv->st.pgid, sig); /* ESRCH: the group is gone already */
 }
 
+/* What a stopped service leaves behind goes: its cgroup (with -c), and processes of its
+ * session (its session id is its group id) that were reparented to us. */
+static void
+kill_leftovers(struct sup *s, const struct service *sv, pid_t sid)
+{
+	pid_t kids[4096];
+	int n = proc_children(kids, (int)(sizeof kids / sizeof kids[0]));
+
+	cgroup_kill(s, sv);
+	for (int i = 0; i < n; i++)
+		if (service_by_pid(s, kids[i]) == NULL && proc_session(kids[i]) == sid)
+			(void)kill(kids[i], SIGKILL); /* our unreaped child: not a recycled pid */
+}
+
+/* A `pidfile` start that came to nothing (no trusted pid, or stopped while waiting): what
+ * its launcher left running goes, or every retry would add one more. */
+static void
+kill_launcher(struct sup *s, struct service *sv)
+{
+	if (sv->launcher_pgid > 1) {
+		(void)kill(-sv->launcher_pgid, SIGKILL); /* ESRCH: nothing was left */
+		kill_leftovers(s, sv, sv->launcher_pgid);
+	}
+	sv->launcher_pgid = 0;
+	sv->pidfile_until_ms = 0;
+}
+
 static void
 stop_now(struct sup *s, struct service *sv)
 {
@@ -413,9 +448,9 @@ service_want(struct sup *s, struct service *sv, enum sv_want w, int restart)
 		}
 		break;
 	case SV_STARTING:
-		if (sv->st.pid == 0) { /* waiting for a pid file: nothing runs to stop */
+		if (sv->st.pid == 0) { /* waiting for a pid file: no daemon known to stop */
 			if (w == WANT_DOWN || restart) {
-				sv->pidfile_until_ms = 0;
+				kill_launcher(s, sv);
 				if (w == WANT_DOWN)
 					service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
 				else
@@ -628,11 +663,13 @@ log_exit(struct service *sv, const char *what, int wstatus, int64_t ran)
 }
 
 static void
-clear_process(struct service *sv, int leftover_sig)
+clear_process(struct sup *s, struct service *sv, int leftover_sig)
 {
 	if (sv->st.pgid > 1 && leftover_sig > 0) {
 		(void)kill(-sv->st.pgid, leftover_sig); /* ESRCH: nothing left, as it should be */
 		(void)kill(-sv->st.pgid, SIGCONT);
+		if (leftover_sig == SIGKILL)
+			kill_leftovers(s, sv, sv->st.pgid);
 	}
 	sv->st.pid = 0;
 	sv->st.pgid = 0;
@@ -653,7 +690,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	drain_exec_report(sv);
 	if (was == SV_FINISHING) {
 		log_exit(sv, "finish ", wstatus, now - sv->state_ms);
-		clear_process(sv, SIGKILL);
+		clear_process(s, sv, SIGKILL);
 		after_death(s, sv);
 		return;
 	}
@@ -662,7 +699,8 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		/* the launcher of a self-daemonizing service is done: look for its daemon;
 		 * its group is left alone, the daemon may still be in it */
 		log_info("%s: launcher exited, reading %s", sv->st.name, sv->pidfile);
-		clear_process(sv, 0);
+		sv->launcher_pgid = sv->st.pgid;
+		clear_process(s, sv, 0);
 		sv->pidfile_until_ms = now + TIMEOUT_PIDFILE_MS;
 		service_enter(s, sv, SV_STARTING, now);
 		return;
@@ -671,7 +709,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		went_up(s, sv); /* it did run: let status and waiters see it up first */
 	/* leftovers of a stopped service do not outlive it; those of a crashed one get the
 	 * stop signal the service would have had */
-	clear_process(sv, was == SV_STOPPING ? SIGKILL : sv->down_signal);
+	clear_process(s, sv, was == SV_STOPPING ? SIGKILL : sv->down_signal);
 	sv->st.ready = 0;
 	if (sv->notify_rfd != -1) {
 		fd_close(sv->notify_rfd);
@@ -771,6 +809,7 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 	}
 	sv->pidfile_until_ms = 0;
 	if (r == 1) {
+		sv->launcher_pgid = 0;
 		follow(sv, pid, getpgid(pid), 0);
 		sv->daemon = 1;
 		log_info("%s: daemon found (pid %ld)", sv->st.name, (long)pid);
@@ -780,6 +819,7 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 	if (r == 0 && sv->st.reason[0] == '\0')
 		snprintf(sv->st.reason, sizeof sv->st.reason, "pidfile %.100s: not written within %d ms",
 			 sv->pidfile, TIMEOUT_PIDFILE_MS);
+	kill_launcher(s, sv);
 	sv->st.restarts++;
 	failed(s, sv, now);
 }
@@ -806,6 +846,7 @@ service_on_deadline(struct sup *s, struct service *sv, int64_t now)
 			  (long long)(sv->st.state == SV_STOPPING ? sv->timeout_kill_ms
 								  : sv->timeout_finish_ms));
 		kill_group(sv, SIGKILL);
+		cgroup_kill(s, sv);
 		sv->killed = 1;
 		service_enter(s, sv, sv->st.state, CLOCK_NEVER);
 		break;

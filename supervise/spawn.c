@@ -80,6 +80,12 @@ child_exec(const struct spawn_req *req, int report)
 	child_reset_signals();
 	if (chdir(req->dir) == -1)
 		child_fail(report, "chdir");
+	if (req->cgroup_procs != NULL) { /* joined before anything of the service runs */
+		int fd = open(req->cgroup_procs, O_WRONLY);
+		if (fd == -1 || write(fd, "0\n", 2) != 2)
+			child_fail(report, "cgroup");
+		(void)close(fd);
+	}
 	child_stdio(req, report); /* as ourselves: the log may not be the user's to open */
 	if (req->user != NULL && (setgroups((size_t)req->user->ngroups, req->user->groups) == -1 ||
 				  setgid(req->user->gid) == -1 || setuid(req->user->uid) == -1))

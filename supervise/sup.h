@@ -64,6 +64,7 @@ struct service {
 	int notify_num;            /* notification-fd, -1 none */
 	char pidfile[PATH_MAX];    /* absolute; "" none */
 	int64_t pidfile_until_ms;  /* launcher exited: wait for the pid file until then */
+	pid_t launcher_pgid;       /* meanwhile: the launcher's group, killed if all fails */
 	int daemon;                /* st.pid came from the pid file */
 	int has_user;              /* `user` given: run as user */
 	struct svuser user;
@@ -85,6 +86,7 @@ struct sup {
 	int shutting_down;
 	int reexec;                /* asked for: loop_run() returns, main() execs */
 	char self[PATH_MAX];       /* our binary, for reexec */
+	char cgroup[PATH_MAX];     /* -c: services get cgroups below it; "" none */
 	int exit_now;
 	char ctl_buf[PROTO_LINE_MAX * 16];
 	size_t ctl_len;
@@ -120,6 +122,7 @@ struct spawn_req {
 	int notify_fd;         /* -1, or a descriptor to hand over as notify_num */
 	int notify_num;
 	const struct svuser *user; /* NULL: as we are */
+	const char *cgroup_procs;  /* NULL, or the cgroup.procs to join before exec */
 };
 struct spawn_res {
 	pid_t pid, pgid;
@@ -150,6 +153,12 @@ int notify_socket(struct sup *s, struct service *sv, char *path, size_t size, ch
 void notify_close(struct sup *s, struct service *sv);
 int notify_read_socket(struct service *sv, char *status_text, size_t text_size,
 		       pid_t *mainpid);
+
+/* cgroup.c */
+int cgroup_init(struct sup *s, const char *dir);
+int cgroup_prepare(const struct sup *s, const struct service *sv, char *buf, size_t size);
+void cgroup_kill(const struct sup *s, const struct service *sv);
+void cgroup_remove(const struct sup *s, const struct service *sv);
 
 /* scan.c */
 int scan_init(struct sup *s);
