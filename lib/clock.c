@@ -37,7 +37,7 @@ clock_poll_timeout(int64_t deadline_ms, int64_t now_ms)
 		return -1;
 	if (deadline_ms <= now_ms)
 		return 0;
-	if (deadline_ms - now_ms > 24 * 3600 * 1000)
+	if (deadline_ms - now_ms > (int64_t)24 * 3600 * 1000)
 		return 24 * 3600 * 1000;
 	return (int)(deadline_ms - now_ms);
 }

@@ -118,7 +118,8 @@ name_is(const char *entry, const char *name)
 	return strncmp(entry, name, l) == 0 && entry[l] == '=';
 }
 
-/* Appends NAME=VALUE to v. */
+/* Appends NAME=VALUE to v, overriding a file of the directory with that name: two
+ * entries would leave the service with the directory's (getenv() takes the first). */
 static int
 add_extra(struct kv **v, size_t *n, const char *extra)
 {
@@ -135,6 +136,11 @@ add_extra(struct kv **v, size_t *n, const char *extra)
 		free(nv[*n].value);
 		return -1;
 	}
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(nv[i].name, nv[*n].name) == 0) {
+			free(nv[i].value); /* the name stays: it still hides base's entry */
+			nv[i].value = NULL;
+		}
 	(*n)++;
 	return 0;
 }

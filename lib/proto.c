@@ -189,6 +189,7 @@ proto_build(char *buf, size_t size, const char *reply, int64_t wait_ms, int argc
 				tmp[l++] = (char)('0' + v % 10);
 			while ((v /= 10) > 0);
 			for (int i = 0; i < l; i++)
+				/* cppcheck-suppress uninitvar ; the do-while above set tmp[0..l) */
 				num[i] = tmp[l - 1 - i];
 			num[l] = '\0';
 			parts[np++] = num;
@@ -205,8 +206,11 @@ proto_build(char *buf, size_t size, const char *reply, int64_t wait_ms, int argc
 			return -1;
 		if (i > 0)
 			buf[n++] = ' ';
+		/* NOLINTBEGIN(bugprone-not-null-terminated-result): a line with its length, for
+		 * write(), not a string */
 		memcpy(buf + n, pre, pl);
 		memcpy(buf + n + pl, w, wl);
+		/* NOLINTEND(bugprone-not-null-terminated-result) */
 		n += pl + wl;
 	}
 	buf[n++] = '\n';

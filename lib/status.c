@@ -74,13 +74,14 @@ death_text(struct sbuf *b, const struct sv_death *d, const char *eq)
 		sb_printf(b, "exit%s%d", eq, d->code);
 }
 
-/* Free text as one line: a newline in it would start a field of its own. */
+/* Free text (src[0..len), up to a NUL) as one line: a newline in it would start a field
+ * of its own. The parser applies it too, so that what it reads is what would be written. */
 static void
-one_line(char *dst, const char *src)
+one_line(char *dst, const char *src, size_t len)
 {
 	size_t i;
 
-	for (i = 0; src[i] != '\0' && i < STATUS_REASON_MAX - 1; i++)
+	for (i = 0; i < len && src[i] != '\0' && i < STATUS_REASON_MAX - 1; i++)
 		dst[i] = (src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
 	dst[i] = '\0';
 }
@@ -91,9 +92,9 @@ status_format(char *buf, size_t size, const struct sv_status *st)
 	struct sbuf b = { buf, size, 0 };
 	char reason[STATUS_REASON_MAX], warning[STATUS_REASON_MAX], text[STATUS_REASON_MAX];
 
-	one_line(reason, st->reason);
-	one_line(warning, st->warning);
-	one_line(text, st->text);
+	one_line(reason, st->reason, sizeof st->reason);
+	one_line(warning, st->warning, sizeof st->warning);
+	one_line(text, st->text, sizeof st->text);
 	sb_printf(&b, "name=%s\nstate=%s\npid=%ld\npgid=%ld\nstarttime=%llu\nsince=%lld\n",
 		  st->name, status_state_name(st->state), (long)st->pid, (long)st->pgid,
 		  st->starttime, (long long)st->since_sec);
@@ -245,11 +246,7 @@ status_parse(const char *buf, struct sv_status *st, const char **why)
 			st->restarts = (unsigned)n;
 		} else if (KEY("reason") || KEY("warning") || KEY("text")) {
 			char *dst = KEY("reason") ? st->reason : KEY("warning") ? st->warning : st->text;
-			size_t l = (size_t)(end - v);
-			if (l >= STATUS_REASON_MAX)
-				l = STATUS_REASON_MAX - 1;
-			memcpy(dst, v, l);
-			dst[l] = '\0';
+			one_line(dst, v, (size_t)(end - v));
 		} else if (KEY("death")) {
 			if (st->ndeaths < STATUS_DEATHS) {
 				if (parse_death(v, end, &st->deaths[st->ndeaths]) == -1)

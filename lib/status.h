@@ -60,6 +60,8 @@ size_t status_describe(char *buf, size_t size, const struct sv_status *st, int64
 /* One JSON object for the service. */
 size_t status_json(char *buf, size_t size, const struct sv_status *st);
 
-#define STATUS_TEXT_MAX 2048 /* status_format, status_describe and status_json fit */
+/* status_format, status_describe and status_json fit: JSON is the longest, about 3.6 KiB
+ * at most, when the three free texts are all control characters (6 bytes each as \u00XX) */
+#define STATUS_TEXT_MAX 4096
 
 #endif

@@ -31,7 +31,7 @@ swap_char(const char *in, char *out, char from, char to)
 {
 	size_t i;
 
-	for (i = 0; in[i] != '\0' && i < SVREF_MAX; i++)
+	for (i = 0; i < SVREF_MAX && in[i] != '\0'; i++)
 		out[i] = in[i] == from ? to : in[i];
 	out[i] = '\0';
 }

@@ -26,7 +26,7 @@
 #include "sig.h"
 #include "sup.h"
 
-#define REPLY_BUF_MAX (256 * 1024) /* a client that reads nothing is dropped past this */
+#define REPLY_BUF_MAX ((size_t)256 * 1024) /* a client that reads nothing is dropped past this */
 
 struct waiter {
 	struct waiter *next;

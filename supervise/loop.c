@@ -172,6 +172,8 @@ loop_run(struct sup *s)
 			svfds = e;
 			cap = c;
 		}
+		/* need >= PFD_FIXED > 0 = cap on the first pass, so pfd has been allocated:
+		 * NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		pfd[PFD_SIG] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
 		pfd[PFD_CTL] = (struct pollfd){ .fd = s->ctl_rfd, .events = POLLIN };
 		pfd[PFD_INO] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
@@ -186,6 +188,7 @@ loop_run(struct sup *s)
 			}
 		}
 		nw = waiters_pollfds(s, pfd + PFD_FIXED + nsv, (int)(cap - PFD_FIXED - (size_t)nsv));
+		/* NOLINTNEXTLINE(bugprone-misplaced-widening-cast): a count of descriptors */
 		n = poll(pfd, (nfds_t)(PFD_FIXED + nsv + nw),
 			 clock_poll_timeout(next_deadline(s), clock_ms()));
 		if (n == -1 && errno != EINTR)

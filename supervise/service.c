@@ -51,6 +51,7 @@ static void
 hash_grow(struct sup *s)
 {
 	size_t n = s->nhash ? s->nhash * 2 : 64;
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	struct service **h = calloc(n, sizeof *h);
 
 	if (h == NULL)

@@ -113,7 +113,7 @@ relay(const char *buf, size_t len, int *code)
 		else if (n >= 2 && line[0] == PROTO_ERR)
 			fprintf(stderr, "svctl: %.*s\n", (int)(n - 2), line + 2);
 		else if (n >= 2 && line[0] == PROTO_EXIT)
-			*code = atoi(line + 2) != 0 ? 1 : 0;
+			*code = n == 3 && line[2] == '0' ? 0 : 1; /* "X 0"; anything else fails */
 		used = (size_t)(nl - buf) + 1;
 	}
 	return used;

@@ -63,7 +63,7 @@ parse_secs(const char *s)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > PROTO_WAIT_MAX_MS / 1000)
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > PROTO_WAIT_MAX_MS / 1000.0)
 		usage_error("-w: not a number of seconds: '%s'", s);
 	return (int64_t)(v * 1000 + 0.5);
 }
@@ -106,7 +106,8 @@ known_names(int dirfd, char ***out)
 			log_fatal("out of memory");
 	}
 	closedir(d);
-	qsort(v, (size_t)n, sizeof *v, cmp_names);
+	if (n > 0) /* v is NULL when there is none, and qsort's array must not be NULL */
+		qsort(v, (size_t)n, sizeof *v, cmp_names);
 	*out = v;
 	return n;
 }
