@@ -136,7 +136,7 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 		log_warn("%s: unable to add service", name);
 		return NULL;
 	}
-	sv->pipe_fd = sv->exec_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = -1;
+	sv->pipe_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = -1;
 	/* the pipe is named after the service it carries the output of */
 	if (main != NULL && logger_pipe(s, sv, main->st.name) == -1) {
 		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE,
@@ -200,8 +200,6 @@ service_forget(struct sup *s, struct service *sv)
 		*slash = '\0'; /* a logger: the pipe bears its service's name */
 		(void)unlinkat(s->pipe_dirfd, file, 0);
 	}
-	if (sv->exec_fd != -1)
-		fd_close(sv->exec_fd);
 	if (sv->pidfd != -1)
 		fd_close(sv->pidfd);
 	notify_close(s, sv);
@@ -338,9 +336,18 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 	if (r == -1)
 		return -1;
 	follow(sv, res.pid, res.pgid, 0);
-	sv->exec_fd = res.report_fd;
-	sv->exec_errno = 0;
+	sv->exec_errno = res.exec_err; /* a failed exec is told by the exit that follows */
+	snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", res.stage);
 	return 0;
+}
+
+static void
+went_up(struct sup *s, struct service *sv)
+{
+	/* without a readiness channel, running is ready */
+	if (sv->notify_num < 0 && sv->sdnotify_fd == -1)
+		sv->st.ready = 1;
+	service_enter(s, sv, SV_UP, CLOCK_NEVER);
 }
 
 static void
@@ -361,7 +368,10 @@ start_run(struct sup *s, struct service *sv)
 		return;
 	}
 	log_info("%s: started (pid %ld)", sv->st.name, (long)sv->st.pid);
-	service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
+	if (sv->exec_errno == 0 && sv->pidfile[0] == '\0')
+		went_up(s, sv); /* it has exec'd: see spawn.c */
+	else
+		service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
 }
 
 /* Start at once, or as soon as the spacing between starts allows. */
@@ -513,41 +523,6 @@ record_death(struct service *sv, int wstatus, int64_t ran_ms)
 	d->sig = wstatus != WSTATUS_UNKNOWN && WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 }
 
-/* The exec report, when there is one, tells a failed exec from a death. */
-static void
-drain_exec_report(struct service *sv)
-{
-	struct spawn_report r;
-
-	if (sv->exec_fd == -1)
-		return;
-	if (fd_read(sv->exec_fd, &r, sizeof r) == (ssize_t)sizeof r) {
-		sv->exec_errno = r.err != 0 ? r.err : EIO;
-		r.stage[sizeof r.stage - 1] = '\0';
-		snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", r.stage);
-	}
-	fd_close(sv->exec_fd);
-	sv->exec_fd = -1;
-}
-
-static void
-went_up(struct sup *s, struct service *sv)
-{
-	/* without a readiness channel, running is ready */
-	if (sv->notify_num < 0 && sv->sdnotify_fd == -1)
-		sv->st.ready = 1;
-	service_enter(s, sv, SV_UP, CLOCK_NEVER);
-}
-
-void
-service_on_exec_report(struct sup *s, struct service *sv)
-{
-	drain_exec_report(sv);
-	if (sv->exec_errno != 0 || sv->st.state != SV_STARTING)
-		return; /* a failed exec is told by the exit that follows */
-	if (sv->pidfile[0] == '\0')
-		went_up(s, sv);
-}
 
 void
 service_on_notify(struct sup *s, struct service *sv)
@@ -687,7 +662,6 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	int64_t now = clock_ms(), ran = now - sv->start_ms;
 	enum sv_state was = sv->st.state;
 
-	drain_exec_report(sv);
 	if (was == SV_FINISHING) {
 		log_exit(sv, "finish ", wstatus, now - sv->state_ms);
 		clear_process(s, sv, SIGKILL);
@@ -705,8 +679,6 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		service_enter(s, sv, SV_STARTING, now);
 		return;
 	}
-	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] == '\0')
-		went_up(s, sv); /* it did run: let status and waiters see it up first */
 	/* leftovers of a stopped service do not outlive it; those of a crashed one get the
 	 * stop signal the service would have had */
 	clear_process(s, sv, was == SV_STOPPING ? SIGKILL : sv->down_signal);
