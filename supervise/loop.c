@@ -1,8 +1,8 @@
 /* loop.c: wait and dispatch, nothing else. Every event is a descriptor: signals through
  * a signalfd, directory changes through inotify, commands through the FIFO, readiness
- * waiting clients through their reply FIFOs. Timers are deadlines on the
- * monotonic clock; poll's timeout is the time to the earliest, infinite when none, so an
- * idle supervisor sleeps. */
+ * through pipes and sockets, waiting clients through their reply FIFOs. Timers are
+ * deadlines on the monotonic clock; poll's timeout is the time to the earliest, infinite
+ * when none, so an idle supervisor sleeps. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -53,8 +53,10 @@ begin_shutdown(struct sup *s)
 		next = sv->next;
 		/* a logger stops last: when its service is down (after_death() sees to the
 		 * loggers of services still running) */
-		if (sv->main == NULL || sv->main->st.pid == 0)
+		if (sv->main == NULL)
 			service_want(s, sv, WANT_DOWN, 0);
+		else if (sv->main->st.pid == 0)
+			service_stop_logger(s, sv);
 	}
 }
 

@@ -194,10 +194,10 @@ service_forget(struct sup *s, struct service *sv)
 		sv->main->logger = NULL;
 	if (sv->logger != NULL)
 		sv->logger->main = NULL;
-	if (sv->pipe_fd != -1) {
-		char *slash = strchr(file, ':');
-		fd_close(sv->pipe_fd);
-		*slash = '\0'; /* a logger: the pipe bears its service's name */
+	if (strchr(file, ':') != NULL) { /* a logger: the pipe bears its service's name */
+		if (sv->pipe_fd != -1)
+			fd_close(sv->pipe_fd);
+		*strchr(file, ':') = '\0';
 		(void)unlinkat(s->pipe_dirfd, file, 0);
 	}
 	if (sv->pidfd != -1)
@@ -395,12 +395,13 @@ start_soon(struct sup *s, struct service *sv, int64_t not_before)
 static void
 kill_group(struct service *sv, int sig)
 {
-	/* The pid first: a service that moved to a group of its own still gets it. It is
-	 * our unreaped child, so the pid cannot have been reused. */
+	/* The group, and the process on its own only when it moved to another group: a
+	 * second TERM would tell many daemons to skip their graceful exit. The process goes
+	 * through its pidfd, so a recycled pid is never signalled. */
+	if (sv->st.pgid > 1 && kill(-sv->st.pgid, sig) == 0 && getpgid(sv->st.pid) == sv->st.pgid)
+		return;
 	if (proc_signal(sv->pidfd, sv->st.pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s: kill %s %ld", sv->st.name, sig_name(sig), (long)sv->st.pid);
-	if (sv->st.pgid > 1)
-		(void)kill(-sv->st.pgid, sig); /* ESRCH: the group is gone already */
 }
 
 /* What a stopped service leaves behind goes: its cgroup (with -c), and processes of its
@@ -491,6 +492,28 @@ service_signal(struct service *sv, int sig)
 		kill_group(sv, sig);
 }
 
+/* A logger whose service is down for good (shutdown, or its directory removed): we let go
+ * of its FIFO, so that it reads what is left in it, meets EOF and exits by itself; a
+ * stop signal would make it drop what is still in the pipe. timeout-kill still bounds it. */
+void
+service_stop_logger(struct sup *s, struct service *lg)
+{
+	int64_t now = clock_ms();
+
+	lg->st.want = WANT_DOWN;
+	if (lg->pipe_fd != -1) {
+		fd_close(lg->pipe_fd);
+		lg->pipe_fd = -1;
+	}
+	if (lg->st.pid <= 0 || (lg->st.state != SV_UP && lg->st.state != SV_STARTING)) {
+		service_want(s, lg, WANT_DOWN, 0);
+		return;
+	}
+	log_info("%s: its service is down: it ends when it has read everything", lg->st.name);
+	service_enter(s, lg, SV_STOPPING,
+		      lg->timeout_kill_ms > 0 ? now + lg->timeout_kill_ms : CLOCK_NEVER);
+}
+
 /* Its directory is gone: stop it, then forget it (after_death() does the rest for one
  * that runs); its logger goes the same way, after it. */
 void
@@ -501,8 +524,10 @@ service_removed(struct sup *s, struct service *sv)
 		service_want(s, sv, WANT_DOWN, 0);
 		return;
 	}
-	if (sv->logger != NULL)
-		service_removed(s, sv->logger);
+	if (sv->logger != NULL) {
+		sv->logger->removed = 1;
+		service_stop_logger(s, sv->logger);
+	}
 	service_forget(s, sv);
 }
 
@@ -578,10 +603,8 @@ after_death(struct sup *s, struct service *sv)
 		service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
 		if (sv->logger != NULL && (sv->removed || s->shutting_down)) {
 			/* the logger stops last, once nothing more can come down its pipe */
-			if (sv->removed)
-				service_removed(s, sv->logger);
-			else
-				service_want(s, sv->logger, WANT_DOWN, 0);
+			sv->logger->removed |= sv->removed;
+			service_stop_logger(s, sv->logger);
 		}
 		if (sv->removed)
 			service_forget(s, sv);

@@ -100,6 +100,7 @@ void service_forget(struct sup *s, struct service *sv);
 void service_want(struct sup *s, struct service *sv, enum sv_want w, int restart);
 void service_signal(struct service *sv, int sig);
 void service_removed(struct sup *s, struct service *sv);
+void service_stop_logger(struct sup *s, struct service *lg);
 void service_on_exit(struct sup *s, struct service *sv, int wstatus);
 void service_on_notify(struct sup *s, struct service *sv);
 void service_on_sdnotify(struct sup *s, struct service *sv);
