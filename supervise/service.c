@@ -20,6 +20,7 @@
  * status trustworthy. What is (st.state) stays apart from what was asked (st.want). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -747,7 +748,9 @@ service_adopt(struct sup *s, struct service *sv)
 	    old.starttime == 0)
 		return 0;
 	pidfd = proc_pidfd(old.pid);
-	if (pidfd == -1 || proc_starttime(old.pid) != old.starttime) {
+	/* the same process (start time), and alive: a zombie nobody reaped yet is dead */
+	if (pidfd == -1 || proc_starttime(old.pid) != old.starttime ||
+	    poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, 1, 0) != 0) {
 		if (pidfd != -1)
 			fd_close(pidfd);
 		return 0;
@@ -772,6 +775,9 @@ service_adopt(struct sup *s, struct service *sv)
 	sv->daemon = sv->pidfile[0] != '\0';
 	sv->start_ms = now - (wall > old.since_sec ? wall - old.since_sec : 0) * 1000;
 	log_info("%s: taken over (pid %ld, %s)", sv->st.name, (long)old.pid, status_state_name(old.state));
+	/* in the state it was in, since when it was: service_enter() then changes neither */
+	sv->st.state = old.state == SV_FINISHING || old.state == SV_STOPPING ? old.state : SV_UP;
+	sv->st.since_sec = old.since_sec;
 	switch (old.state) {
 	case SV_FINISHING:
 		service_enter(s, sv, SV_FINISHING, sv->timeout_finish_ms > 0 ? now + sv->timeout_finish_ms

@@ -106,7 +106,8 @@ known_names(int dirfd, char ***out)
 			log_fatal("out of memory");
 	}
 	closedir(d);
-	qsort(v, (size_t)n, sizeof *v, cmp_names);
+	if (n > 0)
+		qsort(v, (size_t)n, sizeof *v, cmp_names);
 	*out = v;
 	return n;
 }
