@@ -26,6 +26,18 @@
 
 #define SPAWN_STACK (64 * 1024)
 
+/* The two children's stacks, in our memory. Under AddressSanitizer, the frames a child
+ * left there when it exec'd stay poisoned in the shadow memory we share with it: they
+ * are unpoisoned before each use, or the next child trips over them. */
+static char stack_mid[SPAWN_STACK] __attribute__((aligned(16)));
+static char stack_svc[SPAWN_STACK] __attribute__((aligned(16)));
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define UNPOISON(a) __asan_unpoison_memory_region((a), sizeof(a))
+#else
+#define UNPOISON(a) ((void)0)
+#endif
+
 /* Shared by the supervisor, the intermediate and the service (CLONE_VM). */
 struct spawn_ctx {
 	const struct spawn_req *req;
@@ -119,7 +131,6 @@ child_exec(void *arg)
 static int
 intermediate(void *arg)
 {
-	static char stack[SPAWN_STACK] __attribute__((aligned(16)));
 	struct spawn_ctx *ctx = arg;
 
 	if (setsid() == -1) {
@@ -127,7 +138,7 @@ intermediate(void *arg)
 		snprintf(ctx->stage, sizeof ctx->stage, "setsid");
 		_exit(1);
 	}
-	ctx->pid = clone(child_exec, stack + sizeof stack,
+	ctx->pid = clone(child_exec, stack_svc + sizeof stack_svc,
 			 CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, ctx);
 	if (ctx->pid == -1) {
 		ctx->err = errno;
@@ -139,7 +150,6 @@ intermediate(void *arg)
 int
 spawn_service(const struct spawn_req *req, struct spawn_res *res)
 {
-	static char stack[SPAWN_STACK] __attribute__((aligned(16)));
 	struct spawn_ctx ctx = { .req = req, .pid = -1 };
 	pid_t mid;
 	sigset_t all, old;
@@ -148,7 +158,10 @@ spawn_service(const struct spawn_req *req, struct spawn_res *res)
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
 		return -1;
-	mid = clone(intermediate, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &ctx);
+	UNPOISON(stack_mid);
+	UNPOISON(stack_svc);
+	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VM | CLONE_VFORK | SIGCHLD,
+		    &ctx);
 	if (mid == -1) {
 		int err = errno;
 		(void)sigprocmask(SIG_SETMASK, &old, NULL);
