@@ -240,17 +240,19 @@ failed(struct sup *s, struct service *sv, int64_t now)
 	service_enter(s, sv, SV_FAILED, at);
 }
 
-/* st.pid becomes pid, and signals go through a pidfd for it. */
+/* st.pid becomes pid, a child of ours (born so, or reparented to us): until we reap it its
+ * pid cannot be recycled, so plain kill() is safe and no pidfd is held, which keeps a
+ * thousand services well within the usual 1024 descriptors. */
 static void
-follow(struct service *sv, pid_t pid, pid_t pgid, int adopted)
+follow(struct service *sv, pid_t pid, pid_t pgid)
 {
 	if (sv->pidfd != -1)
 		fd_close(sv->pidfd);
-	sv->pidfd = proc_pidfd(pid); /* -1 on old kernels: plain kill() then */
+	sv->pidfd = -1;
 	sv->st.pid = pid;
 	sv->st.pgid = pgid;
 	sv->st.starttime = proc_starttime(pid);
-	sv->adopted = adopted;
+	sv->adopted = 0;
 }
 
 static int
@@ -336,7 +338,7 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 		fd_close(req.notify_fd); /* the service has it now */
 	if (r == -1)
 		return -1;
-	follow(sv, res.pid, res.pgid, 0);
+	follow(sv, res.pid, res.pgid);
 	sv->exec_errno = res.exec_err; /* a failed exec is told by the exit that follows */
 	snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", res.stage);
 	return 0;
@@ -578,7 +580,7 @@ service_on_sdnotify(struct sup *s, struct service *sv)
 	    proc_parent(mainpid) == getpid() && service_by_pid(s, mainpid) == NULL) {
 		/* a daemon that forked: follow the process it names, if it is ours */
 		log_info("%s: main pid now %ld", sv->st.name, (long)mainpid);
-		follow(sv, mainpid, getpgid(mainpid), 0);
+		follow(sv, mainpid, getpgid(mainpid));
 		sv->daemon = 1;
 	}
 	if (ready && !sv->st.ready) {
@@ -761,11 +763,16 @@ service_adopt(struct sup *s, struct service *sv)
 		(void)notify_socket(s, sv, path, sizeof path, sv->st.reason, sizeof sv->st.reason);
 		sv->st.reason[0] = '\0';
 	}
-	sv->pidfd = pidfd;
 	sv->st.pid = old.pid;
 	sv->st.pgid = old.pgid;
 	sv->st.starttime = old.starttime;
 	sv->adopted = proc_parent(old.pid) != getpid(); /* after a reexec: still our child */
+	if (sv->adopted) {
+		sv->pidfd = pidfd; /* its death comes on it; signals go through it */
+	} else {
+		fd_close(pidfd);
+		sv->pidfd = -1;
+	}
 	sv->st.want = old.want;
 	sv->st.ready = old.ready;
 	sv->st.restarts = old.restarts;
@@ -811,7 +818,7 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 	sv->pidfile_until_ms = 0;
 	if (r == 1) {
 		sv->launcher_pgid = 0;
-		follow(sv, pid, getpgid(pid), 0);
+		follow(sv, pid, getpgid(pid));
 		sv->daemon = 1;
 		log_info("%s: daemon found (pid %ld)", sv->st.name, (long)pid);
 		went_up(s, sv);
