@@ -205,6 +205,7 @@ service_forget(struct sup *s, struct service *sv)
 		fd_close(sv->pidfd);
 	notify_close(s, sv);
 	cgroup_remove(s, sv);
+	free(sv->pidfile);
 	free(sv);
 }
 
@@ -371,7 +372,7 @@ start_run(struct sup *s, struct service *sv)
 		return;
 	}
 	log_info("%s: started (pid %ld)", sv->st.name, (long)sv->st.pid);
-	if (sv->exec_errno == 0 && sv->pidfile[0] == '\0')
+	if (sv->exec_errno == 0 && sv->pidfile == NULL)
 		went_up(s, sv); /* it has exec'd: see spawn.c */
 	else
 		service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
@@ -694,7 +695,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		after_death(s, sv);
 		return;
 	}
-	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] != '\0' &&
+	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile != NULL &&
 	    wstatus != WSTATUS_UNKNOWN && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
 		/* the launcher of a self-daemonizing service is done: look for its daemon;
 		 * its group is left alone, the daemon may still be in it */
@@ -779,7 +780,7 @@ service_adopt(struct sup *s, struct service *sv)
 	sv->st.ndeaths = old.ndeaths;
 	memcpy(sv->st.deaths, old.deaths, sizeof old.deaths);
 	memcpy(sv->st.text, old.text, sizeof old.text);
-	sv->daemon = sv->pidfile[0] != '\0';
+	sv->daemon = sv->pidfile != NULL;
 	sv->start_ms = now - (wall > old.since_sec ? wall - old.since_sec : 0) * 1000;
 	log_info("%s: taken over (pid %ld, %s)", sv->st.name, (long)old.pid, status_state_name(old.state));
 	/* in the state it was in, since when it was: service_enter() then changes neither */

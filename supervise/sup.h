@@ -61,7 +61,7 @@ struct service {
 	int down_signal;
 	int64_t timeout_kill_ms, timeout_finish_ms;
 	int notify_num;            /* notification-fd, -1 none */
-	char pidfile[PATH_MAX];    /* absolute; "" none */
+	char *pidfile;             /* absolute, malloc'ed; NULL: none */
 	int64_t pidfile_until_ms;  /* launcher exited: wait for the pid file until then */
 	pid_t launcher_pgid;       /* meanwhile: the launcher's group, killed if all fails */
 	int daemon;                /* st.pid came from the pid file */
