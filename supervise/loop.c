@@ -1,8 +1,8 @@
 /* loop.c: wait and dispatch, nothing else. Every event is a descriptor: signals through
- * a signalfd, directory changes through inotify, commands through the FIFO, exec reports
- * through pipes, waiting clients through their reply FIFOs. Timers are deadlines on the
- * monotonic clock; poll's timeout is the time to the earliest, infinite when none, so an
- * idle supervisor sleeps. */
+ * a signalfd, directory changes through inotify, commands through the FIFO, readiness
+ * through pipes and sockets, waiting clients through their reply FIFOs. Timers are
+ * deadlines on the monotonic clock; poll's timeout is the time to the earliest, infinite
+ * when none, so an idle supervisor sleeps. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -19,7 +19,7 @@
 
 enum { PFD_SIG, PFD_CTL, PFD_INO, PFD_FIXED };
 
-/* A service's descriptor in the poll set: exec report, notification-fd, sd_notify, and
+/* A service's descriptor in the poll set: notification-fd, sd_notify, and
  * the pidfd of a process taken over (not our child: no SIGCHLD for it). */
 struct svfd {
 	struct service *sv;
@@ -29,16 +29,14 @@ struct svfd {
 static void
 on_service_fd(struct sup *s, const struct svfd *f)
 {
-	const int fds[] = { f->sv->exec_fd, f->sv->notify_rfd, f->sv->sdnotify_fd,
+	const int fds[] = { f->sv->notify_rfd, f->sv->sdnotify_fd,
 			    f->sv->adopted ? f->sv->pidfd : -1 };
 
 	if (fds[f->kind] != f->fd) /* closed meanwhile by an earlier event */
 		return;
 	if (f->kind == 0)
-		service_on_exec_report(s, f->sv);
-	else if (f->kind == 1)
 		service_on_notify(s, f->sv);
-	else if (f->kind == 2)
+	else if (f->kind == 1)
 		service_on_sdnotify(s, f->sv);
 	else
 		service_on_pidfd(s, f->sv);
@@ -55,8 +53,10 @@ begin_shutdown(struct sup *s)
 		next = sv->next;
 		/* a logger stops last: when its service is down (after_death() sees to the
 		 * loggers of services still running) */
-		if (sv->main == NULL || sv->main->st.pid == 0)
+		if (sv->main == NULL)
 			service_want(s, sv, WANT_DOWN, 0);
+		else if (sv->main->st.pid == 0)
+			service_stop_logger(s, sv);
 	}
 }
 
@@ -148,7 +148,7 @@ loop_run(struct sup *s)
 	size_t cap = 0;
 
 	for (;;) {
-		size_t need = PFD_FIXED + 4 * s->nservices + (size_t)waiters_count(s);
+		size_t need = PFD_FIXED + 3 * s->nservices + (size_t)waiters_count(s);
 		int nsv = 0, nw, n;
 		int64_t now;
 
@@ -178,9 +178,9 @@ loop_run(struct sup *s)
 		pfd[PFD_CTL] = (struct pollfd){ .fd = s->ctl_rfd, .events = POLLIN };
 		pfd[PFD_INO] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
 		for (struct service *sv = s->services; sv != NULL; sv = sv->next) {
-			const int fds[] = { sv->exec_fd, sv->notify_rfd, sv->sdnotify_fd,
+			const int fds[] = { sv->notify_rfd, sv->sdnotify_fd,
 					    sv->adopted ? sv->pidfd : -1 };
-			for (int k = 0; k < 4; k++) {
+			for (int k = 0; k < 3; k++) {
 				if (fds[k] == -1)
 					continue;
 				pfd[PFD_FIXED + nsv] = (struct pollfd){ .fd = fds[k], .events = POLLIN };

@@ -228,27 +228,6 @@ clean_dir(int dirfd)
 	closedir(d);
 }
 
-/* A service whose directory went away while no supervisor ran: what still runs of it,
- * verified by pid and start time through a pidfd, is stopped. */
-static void
-stop_leftover(const struct sv_status *st)
-{
-	int pidfd = proc_pidfd(st->pid);
-
-	if (pidfd == -1 || proc_starttime(st->pid) != st->starttime) {
-		if (pidfd != -1)
-			fd_close(pidfd);
-		return;
-	}
-	log_info("%s: its directory is gone: stopping what is left of it (pid %ld)", st->name,
-		 (long)st->pid);
-	(void)proc_signal(pidfd, st->pid, SIGTERM);
-	(void)proc_signal(pidfd, st->pid, SIGCONT);
-	if (st->pgid > 1)
-		(void)kill(-st->pgid, SIGTERM); /* the group lives as long as the process */
-	fd_close(pidfd);
-}
-
 /* Status files of services that are no longer in SVDIR. */
 static void
 prune_status(struct sup *s)
@@ -265,13 +244,23 @@ prune_status(struct sup *s)
 	while ((de = readdir(d)) != NULL) {
 		char ref[SVREF_MAX + 1];
 		struct sv_status st;
+		struct service *sv;
 		if (de->d_name[0] == '.' || strlen(de->d_name) > SVREF_MAX)
 			continue;
 		svname_from_file(de->d_name, ref);
 		if (service_find(s, ref) != NULL)
 			continue;
-		if (status_read(s->status_dirfd, ref, &st) == 0 && st.pid > 1)
-			stop_leftover(&st);
+		/* its directory went away while no supervisor ran: what still runs of it is
+		 * taken over as removed, so it is stopped (with timeout-kill) and forgotten */
+		if (status_read(s->status_dirfd, ref, &st) == 0 && st.pid > 1 &&
+		    (sv = service_new(s, ref, 0, NULL)) != NULL) {
+			if (service_adopt(s, sv)) {
+				log_info("%s: its directory is gone: stopping what is left of it", ref);
+				service_removed(s, sv);
+				continue;
+			}
+			service_forget(s, sv);
+		}
 		(void)unlinkat(s->status_dirfd, de->d_name, 0);
 	}
 	closedir(d);

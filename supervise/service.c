@@ -20,6 +20,7 @@
  * status trustworthy. What is (st.state) stays apart from what was asked (st.want). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,7 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 		log_warn("%s: unable to add service", name);
 		return NULL;
 	}
-	sv->pipe_fd = sv->exec_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = -1;
+	sv->pipe_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = -1;
 	/* the pipe is named after the service it carries the output of */
 	if (main != NULL && logger_pipe(s, sv, main->st.name) == -1) {
 		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE,
@@ -195,18 +196,17 @@ service_forget(struct sup *s, struct service *sv)
 		sv->main->logger = NULL;
 	if (sv->logger != NULL)
 		sv->logger->main = NULL;
-	if (sv->pipe_fd != -1) {
-		char *slash = strchr(file, ':');
-		fd_close(sv->pipe_fd);
-		*slash = '\0'; /* a logger: the pipe bears its service's name */
+	if (strchr(file, ':') != NULL) { /* a logger: the pipe bears its service's name */
+		if (sv->pipe_fd != -1)
+			fd_close(sv->pipe_fd);
+		*strchr(file, ':') = '\0';
 		(void)unlinkat(s->pipe_dirfd, file, 0);
 	}
-	if (sv->exec_fd != -1)
-		fd_close(sv->exec_fd);
 	if (sv->pidfd != -1)
 		fd_close(sv->pidfd);
 	notify_close(s, sv);
 	cgroup_remove(s, sv);
+	free(sv->pidfile);
 	free(sv);
 }
 
@@ -242,17 +242,19 @@ failed(struct sup *s, struct service *sv, int64_t now)
 	service_enter(s, sv, SV_FAILED, at);
 }
 
-/* st.pid becomes pid, and signals go through a pidfd for it. */
+/* st.pid becomes pid, a child of ours (born so, or reparented to us): until we reap it its
+ * pid cannot be recycled, so plain kill() is safe and no pidfd is held, which keeps a
+ * thousand services well within the usual 1024 descriptors. */
 static void
-follow(struct service *sv, pid_t pid, pid_t pgid, int adopted)
+follow(struct service *sv, pid_t pid, pid_t pgid)
 {
 	if (sv->pidfd != -1)
 		fd_close(sv->pidfd);
-	sv->pidfd = proc_pidfd(pid); /* -1 on old kernels: plain kill() then */
+	sv->pidfd = -1;
 	sv->st.pid = pid;
 	sv->st.pgid = pgid;
 	sv->st.starttime = proc_starttime(pid);
-	sv->adopted = adopted;
+	sv->adopted = 0;
 }
 
 static int
@@ -338,10 +340,19 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 		fd_close(req.notify_fd); /* the service has it now */
 	if (r == -1)
 		return -1;
-	follow(sv, res.pid, res.pgid, 0);
-	sv->exec_fd = res.report_fd;
-	sv->exec_errno = 0;
+	follow(sv, res.pid, res.pgid);
+	sv->exec_errno = res.exec_err; /* a failed exec is told by the exit that follows */
+	snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", res.stage);
 	return 0;
+}
+
+static void
+went_up(struct sup *s, struct service *sv)
+{
+	/* without a readiness channel, running is ready */
+	if (sv->notify_num < 0 && sv->sdnotify_fd == -1)
+		sv->st.ready = 1;
+	service_enter(s, sv, SV_UP, CLOCK_NEVER);
 }
 
 static void
@@ -362,7 +373,10 @@ start_run(struct sup *s, struct service *sv)
 		return;
 	}
 	log_info("%s: started (pid %ld)", sv->st.name, (long)sv->st.pid);
-	service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
+	if (sv->exec_errno == 0 && sv->pidfile == NULL)
+		went_up(s, sv); /* it has exec'd: see spawn.c */
+	else
+		service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
 }
 
 /* Start at once, or as soon as the spacing between starts allows. */
@@ -386,12 +400,13 @@ start_soon(struct sup *s, struct service *sv, int64_t not_before)
 static void
 kill_group(struct service *sv, int sig)
 {
-	/* The pid first: a service that moved to a group of its own still gets it. It is
-	 * our unreaped child, so the pid cannot have been reused. */
+	/* The group, and the process on its own only when it moved to another group: a
+	 * second TERM would tell many daemons to skip their graceful exit. The process goes
+	 * through its pidfd, so a recycled pid is never signalled. */
+	if (sv->st.pgid > 1 && kill(-sv->st.pgid, sig) == 0 && getpgid(sv->st.pid) == sv->st.pgid)
+		return;
 	if (proc_signal(sv->pidfd, sv->st.pid, sig) == -1 && errno != ESRCH)
 		log_warn("%s: kill %s %ld", sv->st.name, sig_name(sig), (long)sv->st.pid);
-	if (sv->st.pgid > 1)
-		(void)kill(-sv->st.pgid, sig); /* ESRCH: the group is gone already */
 }
 
 /* What a stopped service leaves behind goes: its cgroup (with -c), and processes of its
@@ -482,6 +497,28 @@ service_signal(struct service *sv, int sig)
 		kill_group(sv, sig);
 }
 
+/* A logger whose service is down for good (shutdown, or its directory removed): we let go
+ * of its FIFO, so that it reads what is left in it, meets EOF and exits by itself; a
+ * stop signal would make it drop what is still in the pipe. timeout-kill still bounds it. */
+void
+service_stop_logger(struct sup *s, struct service *lg)
+{
+	int64_t now = clock_ms();
+
+	lg->st.want = WANT_DOWN;
+	if (lg->pipe_fd != -1) {
+		fd_close(lg->pipe_fd);
+		lg->pipe_fd = -1;
+	}
+	if (lg->st.pid <= 0 || (lg->st.state != SV_UP && lg->st.state != SV_STARTING)) {
+		service_want(s, lg, WANT_DOWN, 0);
+		return;
+	}
+	log_info("%s: its service is down: it ends when it has read everything", lg->st.name);
+	service_enter(s, lg, SV_STOPPING,
+		      lg->timeout_kill_ms > 0 ? now + lg->timeout_kill_ms : CLOCK_NEVER);
+}
+
 /* Its directory is gone: stop it, then forget it (after_death() does the rest for one
  * that runs); its logger goes the same way, after it. */
 void
@@ -492,8 +529,10 @@ service_removed(struct sup *s, struct service *sv)
 		service_want(s, sv, WANT_DOWN, 0);
 		return;
 	}
-	if (sv->logger != NULL)
-		service_removed(s, sv->logger);
+	if (sv->logger != NULL) {
+		sv->logger->removed = 1;
+		service_stop_logger(s, sv->logger);
+	}
 	service_forget(s, sv);
 }
 
@@ -514,41 +553,6 @@ record_death(struct service *sv, int wstatus, int64_t ran_ms)
 	d->sig = wstatus != WSTATUS_UNKNOWN && WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
 }
 
-/* The exec report, when there is one, tells a failed exec from a death. */
-static void
-drain_exec_report(struct service *sv)
-{
-	struct spawn_report r;
-
-	if (sv->exec_fd == -1)
-		return;
-	if (fd_read(sv->exec_fd, &r, sizeof r) == (ssize_t)sizeof r) {
-		sv->exec_errno = r.err != 0 ? r.err : EIO;
-		r.stage[sizeof r.stage - 1] = '\0';
-		snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", r.stage);
-	}
-	fd_close(sv->exec_fd);
-	sv->exec_fd = -1;
-}
-
-static void
-went_up(struct sup *s, struct service *sv)
-{
-	/* without a readiness channel, running is ready */
-	if (sv->notify_num < 0 && sv->sdnotify_fd == -1)
-		sv->st.ready = 1;
-	service_enter(s, sv, SV_UP, CLOCK_NEVER);
-}
-
-void
-service_on_exec_report(struct sup *s, struct service *sv)
-{
-	drain_exec_report(sv);
-	if (sv->exec_errno != 0 || sv->st.state != SV_STARTING)
-		return; /* a failed exec is told by the exit that follows */
-	if (sv->pidfile[0] == '\0')
-		went_up(s, sv);
-}
 
 void
 service_on_notify(struct sup *s, struct service *sv)
@@ -578,7 +582,7 @@ service_on_sdnotify(struct sup *s, struct service *sv)
 	    proc_parent(mainpid) == getpid() && service_by_pid(s, mainpid) == NULL) {
 		/* a daemon that forked: follow the process it names, if it is ours */
 		log_info("%s: main pid now %ld", sv->st.name, (long)mainpid);
-		follow(sv, mainpid, getpgid(mainpid), 0);
+		follow(sv, mainpid, getpgid(mainpid));
 		sv->daemon = 1;
 	}
 	if (ready && !sv->st.ready) {
@@ -604,10 +608,8 @@ after_death(struct sup *s, struct service *sv)
 		service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
 		if (sv->logger != NULL && (sv->removed || s->shutting_down)) {
 			/* the logger stops last, once nothing more can come down its pipe */
-			if (sv->removed)
-				service_removed(s, sv->logger);
-			else
-				service_want(s, sv->logger, WANT_DOWN, 0);
+			sv->logger->removed |= sv->removed;
+			service_stop_logger(s, sv->logger);
 		}
 		if (sv->removed)
 			service_forget(s, sv);
@@ -688,14 +690,13 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	int64_t now = clock_ms(), ran = now - sv->start_ms;
 	enum sv_state was = sv->st.state;
 
-	drain_exec_report(sv);
 	if (was == SV_FINISHING) {
 		log_exit(sv, "finish ", wstatus, now - sv->state_ms);
 		clear_process(s, sv, SIGKILL);
 		after_death(s, sv);
 		return;
 	}
-	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] != '\0' &&
+	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile != NULL &&
 	    wstatus != WSTATUS_UNKNOWN && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
 		/* the launcher of a self-daemonizing service is done: look for its daemon;
 		 * its group is left alone, the daemon may still be in it */
@@ -706,8 +707,6 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 		service_enter(s, sv, SV_STARTING, now);
 		return;
 	}
-	if (was == SV_STARTING && sv->exec_errno == 0 && sv->pidfile[0] == '\0')
-		went_up(s, sv); /* it did run: let status and waiters see it up first */
 	/* leftovers of a stopped service do not outlive it; those of a crashed one get the
 	 * stop signal the service would have had */
 	clear_process(s, sv, was == SV_STOPPING ? SIGKILL : sv->down_signal);
@@ -753,7 +752,9 @@ service_adopt(struct sup *s, struct service *sv)
 	    old.starttime == 0)
 		return 0;
 	pidfd = proc_pidfd(old.pid);
-	if (pidfd == -1 || proc_starttime(old.pid) != old.starttime) {
+	/* the same process (start time), and alive: a zombie nobody reaped yet is dead */
+	if (pidfd == -1 || proc_starttime(old.pid) != old.starttime ||
+	    poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, 1, 0) != 0) {
 		if (pidfd != -1)
 			fd_close(pidfd);
 		return 0;
@@ -764,20 +765,28 @@ service_adopt(struct sup *s, struct service *sv)
 		(void)notify_socket(s, sv, path, sizeof path, sv->st.reason, sizeof sv->st.reason);
 		sv->st.reason[0] = '\0';
 	}
-	sv->pidfd = pidfd;
 	sv->st.pid = old.pid;
 	sv->st.pgid = old.pgid;
 	sv->st.starttime = old.starttime;
 	sv->adopted = proc_parent(old.pid) != getpid(); /* after a reexec: still our child */
+	if (sv->adopted) {
+		sv->pidfd = pidfd; /* its death comes on it; signals go through it */
+	} else {
+		fd_close(pidfd);
+		sv->pidfd = -1;
+	}
 	sv->st.want = old.want;
 	sv->st.ready = old.ready;
 	sv->st.restarts = old.restarts;
 	sv->st.ndeaths = old.ndeaths;
 	memcpy(sv->st.deaths, old.deaths, sizeof old.deaths);
 	memcpy(sv->st.text, old.text, sizeof old.text);
-	sv->daemon = sv->pidfile[0] != '\0';
+	sv->daemon = sv->pidfile != NULL;
 	sv->start_ms = now - (wall > old.since_sec ? wall - old.since_sec : 0) * 1000;
 	log_info("%s: taken over (pid %ld, %s)", sv->st.name, (long)old.pid, status_state_name(old.state));
+	/* in the state it was in, since when it was: service_enter() then changes neither */
+	sv->st.state = old.state == SV_FINISHING || old.state == SV_STOPPING ? old.state : SV_UP;
+	sv->st.since_sec = old.since_sec;
 	switch (old.state) {
 	case SV_FINISHING:
 		service_enter(s, sv, SV_FINISHING, sv->timeout_finish_ms > 0 ? now + sv->timeout_finish_ms
@@ -811,7 +820,7 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 	sv->pidfile_until_ms = 0;
 	if (r == 1) {
 		sv->launcher_pgid = 0;
-		follow(sv, pid, getpgid(pid), 0);
+		follow(sv, pid, getpgid(pid));
 		sv->daemon = 1;
 		log_info("%s: daemon found (pid %ld)", sv->st.name, (long)pid);
 		went_up(s, sv);

@@ -1,12 +1,18 @@
-/* spawn.c: fork a service doubly detached. The supervisor forks an intermediate that
- * calls setsid() and forks the service, reports the service's pid, and exits: the service
- * runs in its own session and process group without being their leader, so it can never
- * acquire a controlling terminal, and as the child subreaper the supervisor becomes its
- * parent and learns of its death through SIGCHLD. */
+/* spawn.c: fork a service doubly detached, without copying the supervisor.
+ *
+ * The supervisor clones an intermediate that shares its memory (CLONE_VM|CLONE_VFORK, as
+ * posix_spawn does: no page tables copied, the supervisor waits until it is done); the
+ * intermediate calls setsid() and clones the service the same way, with CLONE_PARENT so
+ * that the service is born a child of the supervisor. The service so runs in its own
+ * session and process group without being their leader (it can never get a controlling
+ * terminal), and the supervisor learns of its death through SIGCHLD. Since each level
+ * waits for the next to exec or exit, the outcome is known when spawn_service() returns:
+ * the service's pid, and whether its exec failed and why, left in shared memory. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +24,33 @@
 #include "fdio.h"
 #include "sup.h"
 
-/* The child side reports with one write of a fixed-size record: atomic on a pipe. */
-static void __attribute__((noreturn))
-child_fail(int fd, const char *stage)
-{
-	struct spawn_report r;
+#define SPAWN_STACK (64 * 1024)
 
-	memset(&r, 0, sizeof r);
-	r.err = errno;
-	snprintf(r.stage, sizeof r.stage, "%s", stage);
-	(void)fd_write_all(fd, &r, sizeof r); /* nobody is left to tell if this fails */
+/* The two children's stacks, in our memory. Under AddressSanitizer, the frames a child
+ * left there when it exec'd stay poisoned in the shadow memory we share with it: they
+ * are unpoisoned before each use, or the next child trips over them. */
+static char stack_mid[SPAWN_STACK] __attribute__((aligned(16)));
+static char stack_svc[SPAWN_STACK] __attribute__((aligned(16)));
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define UNPOISON(a) __asan_unpoison_memory_region((a), sizeof(a))
+#else
+#define UNPOISON(a) ((void)0)
+#endif
+
+/* Shared by the supervisor, the intermediate and the service (CLONE_VM). */
+struct spawn_ctx {
+	const struct spawn_req *req;
+	pid_t pid;
+	int err;
+	char stage[12];
+};
+
+static void __attribute__((noreturn))
+child_fail(struct spawn_ctx *ctx, const char *stage)
+{
+	ctx->err = errno != 0 ? errno : EIO;
+	snprintf(ctx->stage, sizeof ctx->stage, "%s", stage);
 	_exit(127);
 }
 
@@ -59,105 +82,103 @@ child_cloexec_all(void)
 }
 
 static void
-child_stdio(const struct spawn_req *req, int report)
+child_stdio(const struct spawn_req *req, struct spawn_ctx *ctx)
 {
 	int fd = open(req->in_path, O_RDONLY);
 
 	if (fd == -1 || dup2(fd, 0) == -1)
-		child_fail(report, "stdin");
+		child_fail(ctx, "stdin");
 	if (fd != 0)
 		(void)close(fd);
 	fd = open(req->out_path, O_WRONLY | O_NOFOLLOW | req->out_flags, 0644);
 	if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
-		child_fail(report, "open log");
+		child_fail(ctx, "open log");
 	if (fd > 2)
 		(void)close(fd);
 }
 
-static void __attribute__((noreturn))
-child_exec(const struct spawn_req *req, int report)
+/* The service, on its own stack in the supervisor's memory until it execs: it touches
+ * nothing but its stack and ctx, and leaves through execve() or _exit(). */
+static int
+child_exec(void *arg)
 {
+	struct spawn_ctx *ctx = arg;
+	const struct spawn_req *req = ctx->req;
+
 	child_reset_signals();
 	if (chdir(req->dir) == -1)
-		child_fail(report, "chdir");
+		child_fail(ctx, "chdir");
 	if (req->cgroup_procs != NULL) { /* joined before anything of the service runs */
 		int fd = open(req->cgroup_procs, O_WRONLY);
 		if (fd == -1 || write(fd, "0\n", 2) != 2)
-			child_fail(report, "cgroup");
+			child_fail(ctx, "cgroup");
 		(void)close(fd);
 	}
-	child_stdio(req, report); /* as ourselves: the log may not be the user's to open */
+	child_stdio(req, ctx); /* as ourselves: the log may not be the user's to open */
 	if (req->user != NULL && (setgroups((size_t)req->user->ngroups, req->user->groups) == -1 ||
 				  setgid(req->user->gid) == -1 || setuid(req->user->uid) == -1))
-		child_fail(report, "user");
+		child_fail(ctx, "user");
 	child_cloexec_all();
-	if (req->notify_fd != -1 && report == req->notify_num) {
-		report = fcntl(report, F_DUPFD_CLOEXEC, 3); /* make room for the notify fd */
-		if (report == -1)
-			_exit(127);
-	}
 	if (req->notify_fd != -1) { /* dup2 clears close-on-exec, except onto itself */
 		if (req->notify_fd == req->notify_num ? fd_set_cloexec(req->notify_num, 0) == -1
 						      : dup2(req->notify_fd, req->notify_num) == -1)
-			child_fail(report, "notify fd");
+			child_fail(ctx, "notify fd");
 	}
 	execve(req->argv[0], req->argv, req->envp);
-	child_fail(report, "exec");
+	child_fail(ctx, "exec");
+}
+
+static int
+intermediate(void *arg)
+{
+	struct spawn_ctx *ctx = arg;
+
+	if (setsid() == -1) {
+		ctx->err = errno;
+		snprintf(ctx->stage, sizeof ctx->stage, "setsid");
+		_exit(1);
+	}
+	ctx->pid = clone(child_exec, stack_svc + sizeof stack_svc,
+			 CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, ctx);
+	if (ctx->pid == -1) {
+		ctx->err = errno;
+		snprintf(ctx->stage, sizeof ctx->stage, "fork");
+	}
+	_exit(0);
 }
 
 int
 spawn_service(const struct spawn_req *req, struct spawn_res *res)
 {
-	int pidp[2], rep[2];
-	pid_t mid, pid = -1;
-	int err = 0;
+	struct spawn_ctx ctx = { .req = req, .pid = -1 };
+	pid_t mid;
+	sigset_t all, old;
 
-	if (pipe2(pidp, O_CLOEXEC) == -1)
+	/* no handler of ours may run on a child's stack in our memory */
+	sigfillset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
 		return -1;
-	if (pipe2(rep, O_CLOEXEC) == -1) {
-		fd_close(pidp[0]);
-		fd_close(pidp[1]);
-		return -1;
-	}
-	mid = fork();
-	if (mid == 0) {
-		pid_t got[2];
-		fd_close(pidp[0]);
-		fd_close(rep[0]);
-		if (setsid() == -1) {
-			got[0] = -1;
-			got[1] = errno;
-		} else {
-			got[0] = fork();
-			got[1] = errno;
-			if (got[0] == 0)
-				child_exec(req, rep[1]);
-		}
-		(void)fd_write_all(pidp[1], got, sizeof got);
-		_exit(0);
-	}
-	err = errno;
-	fd_close(pidp[1]);
-	fd_close(rep[1]);
-	if (mid > 0) {
-		pid_t got[2];
-		ssize_t n = fd_read(pidp[0], got, sizeof got);
-		err = n == (ssize_t)sizeof got ? (int)got[1] : EPIPE;
-		if (n == (ssize_t)sizeof got)
-			pid = got[0];
-		/* the intermediate exits right after its report: reap it here, so the loop
-		 * only ever sees services die */
-		while (waitpid(mid, NULL, 0) == -1 && errno == EINTR)
-			;
-	}
-	fd_close(pidp[0]);
-	if (pid <= 0) {
-		fd_close(rep[0]);
-		errno = err != 0 ? err : EAGAIN;
+	UNPOISON(stack_mid);
+	UNPOISON(stack_svc);
+	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VM | CLONE_VFORK | SIGCHLD,
+		    &ctx);
+	if (mid == -1) {
+		int err = errno;
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+		errno = err;
 		return -1;
 	}
-	res->pid = pid;
+	/* it has exited (CLONE_VFORK): reap it here, so the loop only sees services die */
+	while (waitpid(mid, NULL, 0) == -1 && errno == EINTR)
+		;
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
+	if (ctx.pid <= 0) {
+		errno = ctx.err != 0 ? ctx.err : EAGAIN;
+		return -1;
+	}
+	res->pid = ctx.pid;
 	res->pgid = mid;
-	res->report_fd = rep[0];
+	res->exec_err = ctx.pid > 0 && ctx.stage[0] != '\0' ? ctx.err : 0;
+	snprintf(res->stage, sizeof res->stage, "%s", ctx.stage);
 	return 0;
 }

@@ -42,8 +42,7 @@ struct service {
 	struct service *main;      /* for a logger: the service it logs for (NULL once gone) */
 	int present;               /* seen by the latest scan */
 	int removed;               /* directory gone: stop, then forget */
-	int exec_fd;               /* exec report pipe while SV_STARTING, else -1 */
-	int exec_errno;            /* what the exec report said, 0: nothing yet */
+	int exec_errno;            /* the latest spawn's exec failed: why; else 0 */
 	char exec_stage[16];
 	int pipe_fd;               /* a logger: its FIFO RUNDIR/pipe/NAME, held O_RDWR; -1 */
 	int notify_rfd;            /* notification-fd pipe, read until the newline; -1 */
@@ -62,7 +61,7 @@ struct service {
 	int down_signal;
 	int64_t timeout_kill_ms, timeout_finish_ms;
 	int notify_num;            /* notification-fd, -1 none */
-	char pidfile[PATH_MAX];    /* absolute; "" none */
+	char *pidfile;             /* absolute, malloc'ed; NULL: none */
 	int64_t pidfile_until_ms;  /* launcher exited: wait for the pid file until then */
 	pid_t launcher_pgid;       /* meanwhile: the launcher's group, killed if all fails */
 	int daemon;                /* st.pid came from the pid file */
@@ -101,8 +100,8 @@ void service_forget(struct sup *s, struct service *sv);
 void service_want(struct sup *s, struct service *sv, enum sv_want w, int restart);
 void service_signal(struct service *sv, int sig);
 void service_removed(struct sup *s, struct service *sv);
+void service_stop_logger(struct sup *s, struct service *lg);
 void service_on_exit(struct sup *s, struct service *sv, int wstatus);
-void service_on_exec_report(struct sup *s, struct service *sv);
 void service_on_notify(struct sup *s, struct service *sv);
 void service_on_sdnotify(struct sup *s, struct service *sv);
 void service_on_pidfd(struct sup *s, struct service *sv);
@@ -126,11 +125,8 @@ struct spawn_req {
 };
 struct spawn_res {
 	pid_t pid, pgid;
-	int report_fd;         /* EOF: exec'd; a struct spawn_report: it failed */
-};
-struct spawn_report {
-	int err;
-	char stage[12];
+	int exec_err;          /* 0: exec'd; else why it did not (pid is then a zombie to reap) */
+	char stage[12];        /* what failed: "chdir", "open log", "exec"... */
 };
 int spawn_service(const struct spawn_req *req, struct spawn_res *res);
 

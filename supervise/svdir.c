@@ -121,9 +121,11 @@ svdir_settings(struct sup *s, struct service *sv)
 		sv->notify_num = -1;
 		warn_setting(sv, "notification-fd", why, "none");
 	}
-	sv->pidfile[0] = '\0';
+	free(sv->pidfile);
+	sv->pidfile = NULL;
 	r = read_setting(s, sv, "pidfile", text, sizeof text);
 	if (r == 1) {
+		char dir[PATH_MAX], path[PATH_MAX];
 		size_t len;
 		const char *p = text;
 		while (*p == ' ' || *p == '\t')
@@ -131,17 +133,15 @@ svdir_settings(struct sup *s, struct service *sv)
 		len = strcspn(p, "\r\n");
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if (len == 0) {
+		if (len == 0)
 			warn_setting(sv, "pidfile", "empty", "none");
-		} else if (p[0] == '/') {
-			snprintf(sv->pidfile, sizeof sv->pidfile, "%.*s", (int)len, p);
-		} else {
-			char dir[PATH_MAX];
-			if (svdir_path(s, sv, NULL, dir, sizeof dir) == 0 &&
-			    snprintf(sv->pidfile, sizeof sv->pidfile, "%s/%.*s", dir, (int)len, p) >=
-				    (int)sizeof sv->pidfile)
-				sv->pidfile[0] = '\0';
-		}
+		else if (p[0] != '/' && svdir_path(s, sv, NULL, dir, sizeof dir) == -1)
+			warn_setting(sv, "pidfile", "path too long", "none");
+		else if (snprintf(path, sizeof path, "%s%s%.*s", p[0] == '/' ? "" : dir,
+				  p[0] == '/' ? "" : "/", (int)len, p) >= (int)sizeof path)
+			warn_setting(sv, "pidfile", "path too long", "none");
+		else if ((sv->pidfile = strdup(path)) == NULL)
+			warn_setting(sv, "pidfile", "out of memory", "none");
 	} else if (r == -1) {
 		warn_setting(sv, "pidfile", text, "none");
 	}

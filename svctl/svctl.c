@@ -112,6 +112,14 @@ known_names(int dirfd, char ***out)
 	return n;
 }
 
+static void
+free_names(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int
 open_status_dir(const struct paths *p)
 {
@@ -183,6 +191,8 @@ cmd_status(const struct paths *p, int argc, char **argv)
 	}
 	if (json)
 		printf("%s]\n", first ? "" : "\n");
+	if (names != argv)
+		free_names(names, n);
 	return fflush(stdout) == EOF ? 1 : rc;
 }
 
@@ -203,6 +213,7 @@ cmd_list(const struct paths *p, int argc)
 	}
 	for (int i = 0; i < n; i++)
 		printf("%s\n", names[i]);
+	free_names(names, n);
 	return fflush(stdout) == EOF ? 1 : rc;
 }
 
