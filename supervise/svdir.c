@@ -133,12 +133,12 @@ svdir_settings(struct sup *s, struct service *sv)
 		len = strcspn(p, "\r\n");
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
+		int too_long = (p[0] != '/' && svdir_path(s, sv, NULL, dir, sizeof dir) == -1) ||
+			       snprintf(path, sizeof path, "%s%s%.*s", p[0] == '/' ? "" : dir,
+					p[0] == '/' ? "" : "/", (int)len, p) >= (int)sizeof path;
 		if (len == 0)
 			warn_setting(sv, "pidfile", "empty", "none");
-		else if (p[0] != '/' && svdir_path(s, sv, NULL, dir, sizeof dir) == -1)
-			warn_setting(sv, "pidfile", "path too long", "none");
-		else if (snprintf(path, sizeof path, "%s%s%.*s", p[0] == '/' ? "" : dir,
-				  p[0] == '/' ? "" : "/", (int)len, p) >= (int)sizeof path)
+		else if (too_long)
 			warn_setting(sv, "pidfile", "path too long", "none");
 		else if ((sv->pidfile = strdup(path)) == NULL)
 			warn_setting(sv, "pidfile", "out of memory", "none");
