@@ -94,7 +94,7 @@ bench: all $(BENCH_PROGS)
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 755 bin/supervise bin/svctl bin/svlog $(DESTDIR)$(BINDIR)
-	install -m 644 man/supervise.8 man/svctl.8 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/supervise.8 man/svctl.8 man/svlog.8 $(DESTDIR)$(MANDIR)/man8
 
 clean:
 	rm -rf obj obj-san obj-fuzz bin
