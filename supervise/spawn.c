@@ -7,7 +7,7 @@
  * session and process group without being their leader (it can never get a controlling
  * terminal), and the supervisor learns of its death through SIGCHLD. Since each level
  * waits for the next to exec or exit, the outcome is known when spawn_service() returns:
- * the service's pid, and whether its exec failed and why, left in shared memory. */
+ * the service's pid, and whether its exec failed and why. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -38,19 +38,38 @@ static char stack_svc[SPAWN_STACK] __attribute__((aligned(16)));
 #define UNPOISON(a) ((void)0)
 #endif
 
-/* Shared by the supervisor, the intermediate and the service (CLONE_VM). */
-struct spawn_ctx {
-	const struct spawn_req *req;
+/* What the children tell the supervisor, one write of a record each on a close-on-exec
+ * pipe rather than in the memory they share: under valgrind, CLONE_VM is dropped and the
+ * clones become forks, and the outcome must still get through. */
+struct spawn_rec {
+	char kind;        /* 'P': the service's pid (or -1 and err); 'E': it failed */
 	pid_t pid;
 	int err;
 	char stage[12];
 };
 
+struct spawn_ctx {
+	const struct spawn_req *req;
+	int fd;           /* the pipe's write end */
+};
+
+static void
+tell(const struct spawn_ctx *ctx, char kind, pid_t pid, int err, const char *stage)
+{
+	struct spawn_rec r;
+
+	memset(&r, 0, sizeof r);
+	r.kind = kind;
+	r.pid = pid;
+	r.err = err;
+	snprintf(r.stage, sizeof r.stage, "%s", stage);
+	(void)fd_write_all(ctx->fd, &r, sizeof r); /* nobody is left to tell if this fails */
+}
+
 static void __attribute__((noreturn))
 child_fail(struct spawn_ctx *ctx, const char *stage)
 {
-	ctx->err = errno != 0 ? errno : EIO;
-	snprintf(ctx->stage, sizeof ctx->stage, "%s", stage);
+	tell(ctx, 'E', 0, errno != 0 ? errno : EIO, stage);
 	_exit(127);
 }
 
@@ -132,53 +151,69 @@ static int
 intermediate(void *arg)
 {
 	struct spawn_ctx *ctx = arg;
+	pid_t pid;
 
 	if (setsid() == -1) {
-		ctx->err = errno;
-		snprintf(ctx->stage, sizeof ctx->stage, "setsid");
+		tell(ctx, 'P', -1, errno, "setsid");
 		_exit(1);
 	}
-	ctx->pid = clone(child_exec, stack_svc + sizeof stack_svc,
-			 CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, ctx);
-	if (ctx->pid == -1) {
-		ctx->err = errno;
-		snprintf(ctx->stage, sizeof ctx->stage, "fork");
-	}
+	/* CLONE_VFORK: we go on once the service has exec'd or failed, so its record, if
+	 * any, comes first */
+	pid = clone(child_exec, stack_svc + sizeof stack_svc,
+		    CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, ctx);
+	tell(ctx, 'P', pid, pid == -1 ? errno : 0, "fork");
 	_exit(0);
 }
 
 int
 spawn_service(const struct spawn_req *req, struct spawn_res *res)
 {
-	struct spawn_ctx ctx = { .req = req, .pid = -1 };
-	pid_t mid;
+	struct spawn_ctx ctx = { .req = req };
+	struct spawn_rec r, failed = { .kind = 0 };
+	pid_t mid, pid = -1;
+	int p[2], err = EAGAIN;
 	sigset_t all, old;
 
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	ctx.fd = p[1];
 	/* no handler of ours may run on a child's stack in our memory */
 	sigfillset(&all);
-	if (sigprocmask(SIG_SETMASK, &all, &old) == -1)
-		return -1;
+	if (sigprocmask(SIG_SETMASK, &all, &old) == -1) {
+		err = errno;
+		goto out;
+	}
 	UNPOISON(stack_mid);
 	UNPOISON(stack_svc);
 	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VM | CLONE_VFORK | SIGCHLD,
 		    &ctx);
-	if (mid == -1) {
-		int err = errno;
-		(void)sigprocmask(SIG_SETMASK, &old, NULL);
-		errno = err;
-		return -1;
-	}
+	err = errno;
 	/* it has exited (CLONE_VFORK): reap it here, so the loop only sees services die */
-	while (waitpid(mid, NULL, 0) == -1 && errno == EINTR)
+	while (mid != -1 && waitpid(mid, NULL, 0) == -1 && errno == EINTR)
 		;
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
-	if (ctx.pid <= 0) {
-		errno = ctx.err != 0 ? ctx.err : EAGAIN;
-		return -1;
+	if (mid == -1)
+		goto out;
+	fd_close(p[1]); /* the children's copies are closed too: exec'd, or exited */
+	p[1] = -1;
+	while (fd_read(p[0], &r, sizeof r) == (ssize_t)sizeof r) {
+		if (r.kind == 'E')
+			failed = r;
+		else if (r.kind == 'P' && (pid = r.pid) == -1)
+			err = r.err;
 	}
-	res->pid = ctx.pid;
+	if (pid <= 0)
+		goto out;
+	res->pid = pid;
 	res->pgid = mid;
-	res->exec_err = ctx.pid > 0 && ctx.stage[0] != '\0' ? ctx.err : 0;
-	snprintf(res->stage, sizeof res->stage, "%s", ctx.stage);
+	res->exec_err = failed.kind == 'E' ? failed.err : 0;
+	snprintf(res->stage, sizeof res->stage, "%s", failed.kind == 'E' ? failed.stage : "");
+	fd_close(p[0]);
 	return 0;
+out:
+	fd_close(p[0]);
+	if (p[1] != -1)
+		fd_close(p[1]);
+	errno = err;
+	return -1;
 }
