@@ -190,6 +190,11 @@ setup_signals(void)
 	sigset_t set;
 	int fd;
 
+	/* every disposition at its default first: one ignored by whoever started us (nohup,
+	 * a shell's background job) would otherwise reach every service, and the spawn only
+	 * resets what it knows we changed (see spawn.c) */
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL); /* fails for KILL, STOP and unused numbers: fine */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = noop_handler;
 	sigemptyset(&set);
