@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -117,4 +118,15 @@ fd_slurp(const char *path, char *buf, size_t size, int nofollow)
 	fd_close(fd);
 	buf[len] = '\0';
 	return (ssize_t)len;
+}
+
+DIR *
+fd_opendir(int dirfd)
+{
+	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+
+	if (d == NULL && fd != -1)
+		fd_close(fd);
+	return d;
 }

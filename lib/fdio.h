@@ -3,6 +3,7 @@
 #ifndef FDIO_H
 #define FDIO_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -12,6 +13,9 @@ int fd_close(int fd);                                      /* close(2), errno pr
 int fd_set_nonblock(int fd, int on);
 int fd_set_cloexec(int fd, int on);
 int fd_open_devnull_stdio(void); /* opens /dev/null on any of 0, 1, 2 that is closed */
+/* A directory stream on a copy of dirfd, which stays open and where it was; closedir()
+ * it. NULL with errno set. */
+DIR *fd_opendir(int dirfd);
 /* Reads a whole small file (up to size-1 bytes) into buf, NUL-terminated. Returns the
  * length, or -1 with errno set (EFBIG when it does not fit). O_NOFOLLOW when nofollow. */
 ssize_t fd_slurp(const char *path, char *buf, size_t size, int nofollow);

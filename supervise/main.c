@@ -218,15 +218,11 @@ setup_signals(void)
 static void
 clean_dir(int dirfd)
 {
-	int fd = dup(dirfd);
-	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	DIR *d = fd_opendir(dirfd);
 	struct dirent *de;
 
-	if (d == NULL) {
-		if (fd != -1)
-			fd_close(fd);
+	if (d == NULL)
 		return;
-	}
 	while ((de = readdir(d)) != NULL)
 		if (de->d_name[0] != '.')
 			(void)unlinkat(dirfd, de->d_name, 0); /* best effort */
@@ -237,13 +233,11 @@ clean_dir(int dirfd)
 static void
 prune_status(struct sup *s)
 {
-	int fd = dup(s->status_dirfd);
-	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	DIR *d = fd_opendir(s->status_dirfd);
 	struct dirent *de;
 
 	if (d == NULL) {
-		if (fd != -1)
-			fd_close(fd);
+		log_warn("unable to read %s/%s", s->paths.rundir, RUN_STATUS);
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {

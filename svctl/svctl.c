@@ -78,8 +78,8 @@ cmp_names(const void *a, const void *b)
 static int
 known_names(int dirfd, char ***out)
 {
-	int fd = dup(dirfd), n = 0, cap = 0;
-	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	int n = 0, cap = 0;
+	DIR *d = fd_opendir(dirfd);
 	struct dirent *de;
 	char **v = NULL;
 
