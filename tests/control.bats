@@ -16,13 +16,6 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-up_and_alive() {
-	local p
-	is_up "$1" || return 1
-	p=$(service_pid "$1")
-	[ -n "$p" ] && [ "$p" != 0 ] && alive "$p"
-}
-
 # Bytes waiting in the control FIFO (FIONREAD through a reader of our own that reads
 # nothing).
 fifo_queued() {

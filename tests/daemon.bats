@@ -49,10 +49,6 @@ alive() {
 	[ "$(stat_field "$1" 3)" != Z ]
 }
 
-gone() {
-	! alive "$1"
-}
-
 # stat_field PID N: field N (1-based, as in proc(5)) of /proc/PID/stat; the comm (field
 # 2) may hold spaces, so fields 3 on are counted after its closing parenthesis.
 stat_field() {

@@ -43,15 +43,6 @@ free_port() {
 	return 1
 }
 
-# A foreground supervisor for a test whose services all hold `down` (no "started" line
-# comes): ready once NAME's status file is there.
-start_supervise_quiet() {
-	"$BIN/supervise" -f -d "$SV" -r "$RUN" 2>>"$SUPLOG" 3>&- &
-	SUP_PID=$!
-	wait_until 10 test -p "$RUN/control"
-	wait_until 10 test -f "$RUN/status/$1"
-}
-
 # track NAME: records the current process group of NAME for cleanup.
 track() {
 	local g
@@ -66,15 +57,6 @@ up_with_pid() {
 
 up_with_new_pid() {
 	state_is "$1" up && pid_changed "$1" "$2"
-}
-
-gone_from_proc() {
-	! [ -e "/proc/$1" ]
-}
-
-# Pids of every process (zombies included) in process group PGID.
-group_pids() {
-	ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'
 }
 
 group_gone() {

@@ -37,20 +37,12 @@ alive() {
 	[ "$(stat_field "$1" 3)" != Z ]
 }
 
-gone() {
-	! alive "$1"
-}
-
 up_with_pid() {
 	is_up "$1" && pid_changed "$1" 0
 }
 
 up_alive() {
 	up_with_pid "$1" && alive "$(service_pid "$1")"
-}
-
-log_has() {
-	grep -q -F -- "$1" "$SUPLOG"
 }
 
 # Every process of process group PGID, zombies included, as "PID STAT".
@@ -86,14 +78,6 @@ no_zombie_children() {
 # sup_children_are PIDS...: the supervisor's children are exactly these processes.
 sup_children_are() {
 	[ "$(sup_children | awk '{ print $1 }' | sort)" = "$(printf '%s\n' "$@" | sort)" ]
-}
-
-line_count() {
-	if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi
-}
-
-lines_at_least() {
-	[ "$(line_count "$1")" -ge "$2" ]
 }
 
 # ignores PID SIG: PID's disposition of signal number SIG is "ignore".

@@ -123,3 +123,71 @@ cleanup_all() {
 	done
 	return 0
 }
+
+# --- shared by several test files ---
+
+# A service and its logger both up, each with a process.
+both_up() {
+	up_with_pid "$1" && up_with_pid "$1:log"
+}
+
+gone() {
+	! alive "$1"
+}
+
+gone_from_proc() {
+	! [ -e "/proc/$1" ]
+}
+
+# Pids of every process (zombies included) in process group PGID.
+group_pids() {
+	ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'
+}
+
+line_count() {
+	if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi
+}
+
+lines_at_least() {
+	[ "$(line_count "$1")" -ge "$2" ]
+}
+
+log_has() {
+	grep -q -F -- "$1" "$SUPLOG"
+}
+
+now_ms() {
+	echo $(($(date +%s%N) / 1000000))
+}
+
+restarts_at_least() {
+	[ "$(status_field "$1" restarts)" -ge "$2" ]
+}
+
+# A foreground supervisor for a test whose services all hold `down` (no "started" line
+# comes): ready once NAME's status file is there.
+start_supervise_quiet() {
+	"$BIN/supervise" -f -d "$SV" -r "$RUN" 2>>"$SUPLOG" 3>&- &
+	SUP_PID=$!
+	wait_until 10 test -p "$RUN/control"
+	wait_until 10 test -f "$RUN/status/$1"
+}
+
+sup_fd_count() {
+	ls "/proc/$SUP_PID/fd" | wc -l
+}
+
+sup_fd_count_is() {
+	[ "$(sup_fd_count)" -eq "$1" ]
+}
+
+sup_gone() {
+	! kill -0 "$SUP_PID" 2>/dev/null
+}
+
+up_and_alive() {
+	local p
+	is_up "$1" || return 1
+	p=$(service_pid "$1")
+	[ -n "$p" ] && [ "$p" != 0 ] && alive "$p"
+}

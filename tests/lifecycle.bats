@@ -26,11 +26,6 @@ proc_stat() {
 	printf '%s\n' "${f[$(($2 - 3))]}"
 }
 
-# Pids of every process (zombies included) in process group PGID.
-group_pids() {
-	ps -e -o pid=,pgid= | awk -v g="$1" '$2 == g { print $1 }'
-}
-
 group_count() {
 	group_pids "$1" | wc -l
 }
@@ -41,18 +36,6 @@ group_gone() {
 
 group_has() {
 	[ "$(group_count "$1")" -eq "$2" ]
-}
-
-line_count() {
-	if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi
-}
-
-lines_at_least() {
-	[ "$(line_count "$1")" -ge "$2" ]
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
 }
 
 status_line_has() {
@@ -68,37 +51,12 @@ up_with_pid() {
 	is_up "$1" && pid_changed "$1" 0
 }
 
-restarts_at_least() {
-	[ "$(status_field "$1" restarts)" -ge "$2" ]
-}
-
-gone_from_proc() {
-	! [ -e "/proc/$1" ]
-}
-
 parent_is() {
 	[ "$(proc_stat "$1" 4)" = "$2" ]
 }
 
 no_zombie_children() {
 	! ps --ppid "$SUP_PID" -o stat= | grep -q Z
-}
-
-sup_fd_count() {
-	ls "/proc/$SUP_PID/fd" | wc -l
-}
-
-sup_fd_count_is() {
-	[ "$(sup_fd_count)" -eq "$1" ]
-}
-
-# start_supervise_quiet NAME: start_supervise for a test whose services all hold `down`, so
-# that no "started" line comes: ready once NAME's status file is there.
-start_supervise_quiet() {
-	"$BIN/supervise" -f -d "$SV" -r "$RUN" 2>>"$SUPLOG" 3>&- &
-	SUP_PID=$!
-	wait_until 10 test -p "$RUN/control"
-	wait_until 10 test -f "$RUN/status/$1"
 }
 
 @test "a service killed with SIGKILL is restarted with a new pid and is up again" {
@@ -261,6 +219,7 @@ start_supervise_quiet() {
 	[ "$(proc_stat "$pid" 7)" = 0 ]
 	run ls "/proc/$pid/fd"
 	assert_output "$(printf '0\n1\n2')"
+	grep -E '^(Name|State|Sig(Blk|Ign|Cgt)):' "/proc/$pid/status" >&2 # shown on failure
 	grep -q '^SigBlk:[[:space:]]*0*$' "/proc/$pid/status"
 	grep -q '^SigIgn:[[:space:]]*0*$' "/proc/$pid/status"
 	[ "$(readlink "/proc/$pid/fd/0")" = /dev/null ]

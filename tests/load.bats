@@ -13,10 +13,6 @@ figure() {
 	printf '%s: %s\n' "$BATS_TEST_DESCRIPTION" "$*" >> "$f"
 }
 
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # make_many PREFIX FIRST LAST WIDTH: services PREFIX<n> (n zero-padded to WIDTH), each
 # `exec sleep 100000`, written in bulk (a few processes in all, not a few per service).
 # Only before the supervisor runs: they do not appear atomically.
@@ -55,21 +51,9 @@ sup_children_is() {
 	[ "$(sup_children)" -eq "$1" ]
 }
 
-sup_fd_count() {
-	ls "/proc/$SUP_PID/fd" | wc -l
-}
-
-sup_fd_count_is() {
-	[ "$(sup_fd_count)" -eq "$1" ]
-}
-
 # sup_mem KEY: VmRSS or RssAnon of the supervisor, in kB.
 sup_mem() {
 	awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SUP_PID/status"
-}
-
-sup_gone() {
-	! kill -0 "$SUP_PID" 2>/dev/null
 }
 
 # sup_cpu_ms: CPU time (user + system) the supervisor has used, in ms.

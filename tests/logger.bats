@@ -26,11 +26,6 @@ make_logged() {
 	mv "$tmp" "$SV/$name"
 }
 
-# A service and its logger both up, each with a process.
-both_up() {
-	up_with_pid "$1" && up_with_pid "$1:log"
-}
-
 up_with_pid() {
 	is_up "$1" && pid_changed "$1" 0
 }
@@ -43,10 +38,6 @@ line_of() {
 
 file_has() {
 	grep -q -F -x -- "$2" "$1"
-}
-
-gone_from_proc() {
-	! [ -e "/proc/$1" ]
 }
 
 # The whole log of an svlog directory, rotated files first: in order.

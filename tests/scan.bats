@@ -11,14 +11,6 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# up_and_alive NAME: state up and its pid a live process.
-up_and_alive() {
-	local p
-	is_up "$1" || return 1
-	p=$(service_pid "$1")
-	[ -n "$p" ] && [ "$p" != 0 ] && alive "$p"
-}
-
 # listed NAME: svctl list shows NAME.
 listed() {
 	svctl list 2>/dev/null | grep -qxF -- "$1"

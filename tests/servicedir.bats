@@ -25,10 +25,6 @@ publish() {
 	mv "$SV/.$1.tmp-build" "$SV/$1"
 }
 
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 up_with_pid() {
 	is_up "$1" && pid_changed "$1" 0
 }
@@ -37,17 +33,9 @@ ready_is() {
 	[ "$(status_field "$1" ready)" = "$2" ]
 }
 
-gone_from_proc() {
-	! [ -e "/proc/$1" ]
-}
-
 # file_is FILE CONTENT: FILE exists and holds exactly CONTENT (trailing newlines aside).
 file_is() {
 	[ -f "$1" ] && [ "$(cat "$1")" = "$2" ]
-}
-
-restarts_at_least() {
-	[ "$(status_field "$1" restarts)" -ge "$2" ]
 }
 
 text_is() {

@@ -13,14 +13,6 @@ alive() {
 	[ "${s%% *}" != Z ]
 }
 
-gone() {
-	! alive "$1"
-}
-
-now_ms() {
-	echo $(($(date +%s%N) / 1000000))
-}
-
 # A service that is known to the supervisor (its status file is there).
 known() {
 	test -f "$RUN/status/$1"

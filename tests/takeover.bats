@@ -41,17 +41,9 @@ alive() {
 	[ "$(stat_field "$1" 3)" != Z ]
 }
 
-gone() {
-	! alive "$1"
-}
-
 # stat_is PID N VALUE: field N of /proc/PID/stat is VALUE.
 stat_is() {
 	[ "$(stat_field "$1" "$2")" = "$3" ]
-}
-
-gone_from_proc() {
-	! [ -e "/proc/$1" ]
 }
 
 # holds_control PID: PID has this test's control FIFO open (it is our supervisor).
@@ -112,18 +104,6 @@ clock_past() {
 	[ "$(date +%s)" -ge "$1" ]
 }
 
-log_has() {
-	grep -q -F -- "$1" "$SUPLOG"
-}
-
-line_count() {
-	if [ -f "$1" ]; then wc -l < "$1"; else echo 0; fi
-}
-
-lines_at_least() {
-	[ "$(line_count "$1")" -ge "$2" ]
-}
-
 lines_above() {
 	[ "$(line_count "$1")" -gt "$2" ]
 }
@@ -142,10 +122,6 @@ make_numbered() {
 # numbered_ok FILE: FILE holds "line 1", "line 2" ... with no gap, no repeat, no junk.
 numbered_ok() {
 	awk '$0 != "line " NR { print FILENAME ":" NR ": " $0; bad = 1; exit } END { exit bad }' "$1"
-}
-
-both_up() {
-	up_with_pid "$1" && up_with_pid "$1:log"
 }
 
 # reply_pending: the supervisor holds a reply FIFO open (a client waits for an answer).

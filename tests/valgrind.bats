@@ -56,10 +56,6 @@ note() {
 	echo "# $*" >&3
 }
 
-sup_gone() {
-	! kill -0 "$SUP_PID" 2>/dev/null
-}
-
 has_status() {
 	[ -f "$RUN/status/$1" ]
 }
