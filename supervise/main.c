@@ -174,6 +174,24 @@ open_subdir(const char *rundir, const char *name)
 	return fd;
 }
 
+/* The real-time signals below SIGRTMIN that the C library keeps for itself: its
+ * signal() and sigaction() refuse them, yet an ignored one is inherited through exec like
+ * any other (some environments hand them over ignored). Straight to the kernel, whose
+ * first real-time signal is 32. */
+static void
+reset_libc_signals(void)
+{
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		unsigned long mask;
+	} ksa = { SIG_DFL, 0, NULL, 0 };
+
+	for (int sig = 32; sig < SIGRTMIN; sig++)
+		(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask); /* best effort */
+}
+
 static void
 noop_handler(int sig)
 {
@@ -195,6 +213,7 @@ setup_signals(void)
 	 * resets what it knows we changed (see spawn.c) */
 	for (int sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL); /* fails for KILL, STOP and unused numbers: fine */
+	reset_libc_signals();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = noop_handler;
 	sigemptyset(&set);
