@@ -1,7 +1,9 @@
 /* supervise/sup.h: the daemon's shared context and the interfaces between its parts:
- * main.c (options, daemonizing, pid lock), loop.c (wait and dispatch), service.c (the
- * state machine), spawn.c (fork, detach, exec), scan.c (SVDIR and its watch), control.c
- * (FIFO bytes to commands, replies and waiters). */
+ * main.c (options, daemonizing, pid lock, reexec), loop.c (wait and dispatch),
+ * registry.c (the services known), service.c (the state machine), spawn.c (the
+ * double-detached start), svdir.c (what a service directory says), notify.c
+ * (readiness), cgroup.c (-c), scan.c (SVDIR and its watch), control.c (FIFO bytes to
+ * commands, replies and waiters). */
 #ifndef SUP_H
 #define SUP_H
 
@@ -92,11 +94,14 @@ struct sup {
 	int ctl_skipping;          /* inside an over-long line: drop bytes up to its newline */
 };
 
-/* service.c */
+/* registry.c */
 struct service *service_find(struct sup *s, const char *name);
 struct service *service_new(struct sup *s, const char *name, int normally_up,
 			    struct service *main);
 void service_forget(struct sup *s, struct service *sv);
+struct service *service_by_pid(struct sup *s, pid_t pid);
+
+/* service.c */
 void service_want(struct sup *s, struct service *sv, enum sv_want w, int restart);
 void service_signal(struct service *sv, int sig);
 void service_removed(struct sup *s, struct service *sv);
@@ -107,7 +112,6 @@ void service_on_sdnotify(struct sup *s, struct service *sv);
 void service_on_pidfd(struct sup *s, struct service *sv);
 int service_adopt(struct sup *s, struct service *sv);
 void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
-struct service *service_by_pid(struct sup *s, pid_t pid);
 int service_cond(const struct service *sv, enum proto_cond c);
 
 /* spawn.c */
