@@ -181,10 +181,11 @@ open_subdir(const char *rundir, const char *name)
 static void
 reset_libc_signals(void)
 {
+	/* the kernel's struct sigaction, read by the kernel only */
 	struct {
-		void (*handler)(int);
-		unsigned long flags;
-		void (*restorer)(void);
+		void (*handler)(int);   /* cppcheck-suppress unusedStructMember */
+		unsigned long flags;    /* cppcheck-suppress unusedStructMember */
+		void (*restorer)(void); /* cppcheck-suppress unusedStructMember */
 		unsigned long mask;
 	} ksa = { SIG_DFL, 0, NULL, 0 };
 
