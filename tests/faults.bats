@@ -350,3 +350,41 @@ while :; do sleep 1; done' timeout-kill=500
 	done
 	alive "$SUP_PID"
 }
+
+# uptime_s: seconds since boot, from /proc/uptime: no wall clock involved.
+uptime_s() {
+	cut -d' ' -f1 /proc/uptime
+}
+
+starts_at_least() {
+	[ "$(wc -l < "$SV/jumpy/starts" 2>/dev/null || echo 0)" -ge "$1" ]
+}
+
+# gap N: seconds between start N-1 and start N (lines of the starts file).
+gap() {
+	awk -v n="$1" 'NR == n - 1 { a = $1 } NR == n { printf "%.2f", $1 - a }' "$SV/jumpy/starts"
+}
+
+@test "faults: wall clock jumps, forward and back, neither shorten nor stretch a backoff" {
+	command -v cc >/dev/null || skip "needs a C compiler for the clock shim"
+	cc -shared -fPIC -o "$BATS_TEST_TMPDIR/clockjump.so" "$BATS_TEST_DIRNAME/clockjump.c" -ldl
+	echo 0 > "$BATS_TEST_TMPDIR/jump"
+	# every start notes the time since boot, then the service dies at once
+	make_service jumpy "cut -d' ' -f1 /proc/uptime >> \"\$PWD/starts\"; exit 1"
+	CLOCKJUMP_FILE="$BATS_TEST_TMPDIR/jump" LD_PRELOAD="$BATS_TEST_TMPDIR/clockjump.so" \
+		"$BIN/supervise" -f -d "$SV" -r "$RUN" 2>>"$SUPLOG" 3>&- &
+	SUP_PID=$!
+	# starts at 0, 1 (spacing), 2 (1 s after the 2nd death); then 2 s, then 4 s waits
+	wait_until 15 starts_at_least 3
+	echo 3600 > "$BATS_TEST_TMPDIR/jump" # an hour forward: must not cut the 2 s short
+	wait_until 15 starts_at_least 4
+	echo -3600 > "$BATS_TEST_TMPDIR/jump" # and back, two hours: must not stretch the 4 s
+	wait_until 15 starts_at_least 5
+	local g4 g5
+	g4=$(gap 4)
+	g5=$(gap 5)
+	echo "gaps after the jumps: $g4 s (2 s due), $g5 s (4 s due)" >&3
+	awk -v g="$g4" 'BEGIN { exit !(g >= 1.8 && g < 4) }'
+	awk -v g="$g5" 'BEGIN { exit !(g >= 3.8 && g < 7) }'
+	kill -0 "$SUP_PID"
+}
