@@ -40,7 +40,7 @@ struct waiter {
 	int64_t deadline_ms, wait_ms;
 	int failed;               /* exit code 1 at the end */
 	int nnames;
-	char (*names)[SVNAME_MAX + 1];
+	char (*names)[SVREF_MAX + 1];   /* NAME or NAME/log */
 	unsigned char *reached;
 };
 
@@ -365,7 +365,7 @@ waiters_abort(struct sup *s, const char *why)
 
 static void
 wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum proto_cond cond,
-	 int64_t now)
+	 int64_t wait_ms, int64_t now)
 {
 	w->names = calloc((size_t)cmd->nnames, sizeof *w->names);
 	w->reached = calloc((size_t)cmd->nnames, 1);
@@ -382,8 +382,8 @@ wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum prot
 		w->reached[i] = service_find(s, cmd->names[i]) == NULL;
 	}
 	w->cond = cond;
-	w->wait_ms = cmd->wait_ms;
-	w->deadline_ms = now + cmd->wait_ms;
+	w->wait_ms = wait_ms;
+	w->deadline_ms = now + wait_ms;
 	w->waiting = 1;
 	waiter_check(s, w, NULL);
 }
@@ -471,10 +471,7 @@ execute(struct sup *s, const struct proto_cmd *cmd, int64_t now)
 		enum proto_cond c = cmd->verb == VERB_WAIT ? cmd->cond
 				    : cmd->verb == VERB_STOP ? COND_DOWN
 				    : COND_READY;
-		struct proto_cmd wc = *cmd;
-		if (wc.wait_ms < 0)
-			wc.wait_ms = PROTO_WAIT_MAX_MS;
-		wait_for(s, w, &wc, c, now);
+		wait_for(s, w, cmd, c, cmd->wait_ms < 0 ? PROTO_WAIT_MAX_MS : cmd->wait_ms, now);
 		return;
 	}
 	finish(w);

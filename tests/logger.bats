@@ -485,3 +485,19 @@ STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 	[ $((now - then)) -ge 0 ]
 	[ $((now - then)) -le 30 ]
 }
+
+@test "logger: wait works on the logger of a service with a 64-byte name (NAME/log is 68 bytes)" {
+	local n
+	n=$(printf 'a%.0s' $(seq 64))
+	# made whole under a dot name, then renamed: the scan sees it with its log/ at once
+	mkdir -p "$SV/.new/log"
+	printf '#!/bin/sh\nexec sleep 1000\n' > "$SV/.new/run"
+	printf '#!/bin/sh\nexec cat >/dev/null\n' > "$SV/.new/log/run"
+	chmod +x "$SV/.new/run" "$SV/.new/log/run"
+	mv "$SV/.new" "$SV/$n"
+	start_supervise
+	run svctl -w 10 wait up "$n" "$n/log"
+	assert_success
+	run svctl status "$n/log"
+	assert_output --regexp "^$n/log: up \(pid [0-9]+\)"
+}
