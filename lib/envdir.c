@@ -71,9 +71,10 @@ read_dir(const char *dir, struct kv **out, size_t *nout, char *why, size_t why_s
 			goto fail;
 		}
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		fd = fd_open_regular(AT_FDCWD, path, 0); /* a device, a FIFO: refused, not opened */
 		if (fd == -1) {
-			snprintf(why, why_size, "%s: %s", path, strerror(errno));
+			snprintf(why, why_size, "%s: %s", path,
+				 errno == EINVAL ? "not a regular file" : strerror(errno));
 			goto fail;
 		}
 		len = fd_read(fd, buf, sizeof buf);

@@ -1,6 +1,9 @@
+#define _GNU_SOURCE /* O_PATH */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -89,10 +92,35 @@ fd_open_devnull_stdio(void)
 	return 0;
 }
 
+int
+fd_open_regular(int dirfd, const char *path, int nofollow)
+{
+	char self[64];
+	struct stat st;
+	int fd = openat(dirfd, path, O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0)), rd;
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		fd_close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fd_close(fd);
+		errno = S_ISLNK(st.st_mode) ? ELOOP : EINVAL;
+		return -1;
+	}
+	/* the very file looked at, opened for reading through its O_PATH descriptor */
+	snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+	rd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd_close(fd);
+	return rd;
+}
+
 ssize_t
 fd_slurp(const char *path, char *buf, size_t size, int nofollow)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+	int fd = fd_open_regular(AT_FDCWD, path, nofollow);
 	size_t len = 0;
 
 	if (fd == -1)

@@ -16,8 +16,14 @@ int fd_open_devnull_stdio(void); /* opens /dev/null on any of 0, 1, 2 that is cl
 /* A directory stream on a copy of dirfd, which stays open and where it was; closedir()
  * it. NULL with errno set. */
 DIR *fd_opendir(int dirfd);
-/* Reads a whole small file (up to size-1 bytes) into buf, NUL-terminated. Returns the
- * length, or -1 with errno set (EFBIG when it does not fit). O_NOFOLLOW when nofollow. */
+/* Opens path (relative to dirfd) for reading only when it is a regular file: it is
+ * looked at first without being opened (O_PATH), since opening a device or a FIFO can
+ * have effects or block. The descriptor (O_NONBLOCK), or -1 with errno: EINVAL when it is
+ * not a regular file, ELOOP when it is a symbolic link and nofollow is set. */
+int fd_open_regular(int dirfd, const char *path, int nofollow);
+/* Reads a whole small regular file (up to size-1 bytes) into buf, NUL-terminated (see
+ * fd_open_regular). Returns the length, or -1 with errno set (EFBIG when it does not
+ * fit). */
 ssize_t fd_slurp(const char *path, char *buf, size_t size, int nofollow);
 
 #endif

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* syscall(), for the pidfd calls glibc 2.36 does not wrap everywhere */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,25 +60,82 @@ proc_session(pid_t pid)
 	return (pid_t)stat_field(pid, 6);
 }
 
-int
-proc_children(pid_t *out, int max)
+pid_t *
+proc_children_all(size_t *n)
 {
-	char path[64], buf[65536];
-	const char *p = buf;
-	int n = 0;
+	char path[64], *buf = NULL;
+	size_t len = 0, cap = 0, count = 0;
+	pid_t *out;
+	const char *p;
+	int fd;
 
 	snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
-	if (fd_slurp(path, buf, sizeof buf, 0) < 0)
-		return -1;
-	while (n < max && *p != '\0') {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	for (;;) {
+		ssize_t r;
+		if (cap - len < 4096) {
+			char *b = realloc(buf, cap = cap ? cap * 2 : 65536);
+			if (b == NULL) {
+				free(buf);
+				fd_close(fd);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = b;
+		}
+		r = fd_read(fd, buf + len, cap - len - 1);
+		if (r <= 0) {
+			if (r == -1) {
+				free(buf);
+				fd_close(fd);
+				return NULL;
+			}
+			break;
+		}
+		len += (size_t)r;
+	}
+	fd_close(fd);
+	buf[len] = '\0';
+	for (p = buf; *p != '\0'; p++)
+		count += *p == ' ';
+	out = malloc((count + 1) * sizeof *out);
+	if (out == NULL) {
+		free(buf);
+		errno = ENOMEM;
+		return NULL;
+	}
+	*n = 0;
+	for (p = buf; *p != '\0' && *n <= count;) {
 		char *end;
 		long v = strtol(p, &end, 10);
 		if (end == p)
 			break;
-		out[n++] = (pid_t)v;
+		out[(*n)++] = (pid_t)v;
 		p = end;
 	}
-	return n;
+	free(buf);
+	return out;
+}
+
+int
+proc_uids(pid_t pid, uid_t *ruid, uid_t *euid)
+{
+	char path[64], buf[4096];
+	const char *p;
+	unsigned long r, e;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if (fd_slurp(path, buf, sizeof buf, 0) < 0)
+		return -1;
+	p = strstr(buf, "\nUid:");
+	/* NOLINTNEXTLINE(cert-err34-c): the kernel's format */
+	if (p == NULL || sscanf(p + 5, "%lu %lu", &r, &e) != 2)
+		return -1;
+	*ruid = (uid_t)r;
+	*euid = (uid_t)e;
+	return 0;
 }
 
 int

@@ -89,3 +89,27 @@ cgroup_remove(const struct sup *s, const struct service *sv)
 	    rmdir(dir) == -1 && errno != ENOENT)
 		log_warn("unable to remove %s", dir);
 }
+
+/* Is pid in the service's cgroup? Always, without -c. /proc/PID/cgroup names it relative
+ * to the hierarchy's root: our path for it ends with that. */
+int
+cgroup_has(const struct sup *s, const struct service *sv, pid_t pid)
+{
+	char path[64], buf[4096], want[PATH_MAX];
+	const char *line;
+	size_t len, wlen;
+
+	if (s->cgroup[0] == '\0')
+		return 1;
+	snprintf(path, sizeof path, "/proc/%ld/cgroup", (long)pid);
+	if (fd_slurp(path, buf, sizeof buf, 0) < 0 || cgroup_file(s, sv, NULL, want, sizeof want) == -1)
+		return 0;
+	line = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
+	if (line == NULL)
+		return 0;
+	line += line == buf ? 3 : 4;
+	len = strcspn(line, "\n");
+	wlen = strlen(want);
+	return len > 0 && wlen >= len && memcmp(want + wlen - len, line, len) == 0 &&
+	       (wlen == len || want[wlen - len - 1] != '\0');
+}

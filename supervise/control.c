@@ -12,7 +12,7 @@
  * runs out; the answer is written without blocking, buffered when the FIFO is full. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +30,10 @@
 
 struct waiter {
 	struct waiter *next;
+	struct sup *sup;
+	struct evsrc ev;          /* its reply FIFO in the loop: POLLOUT while output waits */
+	struct timer timer;       /* the end of its wait */
+	unsigned watched;         /* the events asked for now */
 	int fd;
 	char *out;
 	size_t outlen, outcap;
@@ -37,7 +41,7 @@ struct waiter {
 	int keep_open;            /* shutdown: the kernel closes it when we exit */
 	int waiting;
 	enum proto_cond cond;
-	int64_t deadline_ms, wait_ms;
+	int64_t wait_ms;
 	int failed;               /* exit code 1 at the end */
 	int nnames;
 	char (*names)[SVREF_MAX + 1];   /* NAME or NAME/log */
@@ -47,21 +51,18 @@ struct waiter {
 int
 control_open(struct sup *s)
 {
-	char path[PATH_MAX];
 	struct stat st;
 
-	if (path_join(path, sizeof path, s->paths.rundir, RUN_CONTROL, NULL) == -1)
-		return -1;
 	/* we hold the lock: whatever is there is a leftover; make it anew with our mode */
-	if (unlink(path) == -1 && errno != ENOENT)
+	if (unlinkat(s->run_dirfd, RUN_CONTROL, 0) == -1 && errno != ENOENT)
 		return -1;
-	if (mkfifo(path, 0600) == -1)
+	if (mkfifoat(s->run_dirfd, RUN_CONTROL, 0600) == -1)
 		return -1;
-	s->ctl_rfd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	s->ctl_rfd = openat(s->run_dirfd, RUN_CONTROL, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (s->ctl_rfd == -1)
 		return -1;
 	/* our own write end: without it every client's close would be an EOF to poll */
-	s->ctl_wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	s->ctl_wfd = openat(s->run_dirfd, RUN_CONTROL, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
 	if (s->ctl_wfd == -1)
 		return -1;
 	if (fstat(s->ctl_rfd, &st) == -1)
@@ -76,14 +77,34 @@ control_open(struct sup *s)
 void
 control_close(struct sup *s)
 {
-	char path[PATH_MAX];
-
-	if (path_join(path, sizeof path, s->paths.rundir, RUN_CONTROL, NULL) == 0 &&
-	    unlink(path) == -1 && errno != ENOENT)
-		log_warn("unable to remove %s", path);
+	if (unlinkat(s->run_dirfd, RUN_CONTROL, 0) == -1 && errno != ENOENT)
+		log_warn("unable to remove %s/%s", s->paths.rundir, RUN_CONTROL);
 }
 
 /* --- replies --- */
+
+static void
+drop_fd(struct waiter *w)
+{
+	if (w->fd == -1)
+		return;
+	loop_unwatch(w->sup, w->fd);
+	fd_close(w->fd);
+	w->fd = -1;
+}
+
+/* POLLOUT while output waits; otherwise nothing is asked, and EPOLLERR still tells us
+ * that a client closed its end. */
+static void
+rewatch(struct waiter *w)
+{
+	unsigned want = w->outlen > 0 ? EPOLLOUT : 0;
+
+	if (w->fd != -1 && want != w->watched) {
+		loop_rewatch(w->sup, w->fd, &w->ev, want);
+		w->watched = want;
+	}
+}
 
 __attribute__((format(printf, 3, 4))) static void
 reply(struct waiter *w, char kind, const char *fmt, ...)
@@ -110,8 +131,7 @@ reply(struct waiter *w, char kind, const char *fmt, ...)
 			cap *= 2;
 		if (cap > REPLY_BUF_MAX || (p = realloc(w->out, cap)) == NULL) {
 			log_warnx("reply to a client dropped: it reads too slowly");
-			fd_close(w->fd);
-			w->fd = -1;
+			drop_fd(w);
 			return;
 		}
 		w->out = p;
@@ -129,15 +149,14 @@ flush(struct waiter *w)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			if (errno != EAGAIN) { /* EPIPE: the client is gone */
-				fd_close(w->fd);
-				w->fd = -1;
-			}
-			return;
+			if (errno != EAGAIN) /* EPIPE: the client is gone */
+				drop_fd(w);
+			break;
 		}
 		memmove(w->out, w->out + n, w->outlen - (size_t)n);
 		w->outlen -= (size_t)n;
 	}
+	rewatch(w);
 }
 
 static void
@@ -146,14 +165,15 @@ finish(struct waiter *w)
 	reply(w, PROTO_EXIT, "%d", w->failed ? 1 : 0);
 	w->done = 1;
 	w->waiting = 0;
+	timer_set(w->sup, &w->timer, CLOCK_NEVER);
 	flush(w);
 }
 
 static void
 waiter_free(struct waiter *w)
 {
-	if (w->fd != -1)
-		fd_close(w->fd);
+	drop_fd(w);
+	timer_set(w->sup, &w->timer, CLOCK_NEVER);
 	free(w->out);
 	free(w->names);
 	free(w->reached);
@@ -161,7 +181,7 @@ waiter_free(struct waiter *w)
 }
 
 /* Drops waiters that are finished and flushed (or whose client is gone). */
-static void
+void
 waiters_reap(struct sup *s)
 {
 	for (struct waiter **pp = &s->waiters; *pp != NULL;) {
@@ -193,7 +213,18 @@ client_open(struct sup *s, const char *id)
 	}
 	(void)unlinkat(s->reply_dirfd, id, 0); /* open now; svctl unlinks it too */
 	w = calloc(1, sizeof *w);
-	if (w == NULL) {
+	if (w == NULL || theap_reserve(&s->timers, s->timers.n + 1) == -1) {
+		free(w);
+		fd_close(fd);
+		return NULL;
+	}
+	w->sup = s;
+	w->ev = (struct evsrc){ EV_WAITER, w };
+	w->timer = (struct timer){ .kind = TM_WAITER, .obj = w };
+	theap_node_init(&w->timer.node);
+	if (loop_watch(s, fd, &w->ev, 0) == -1) {
+		log_warn("watching reply FIFO %s/%s/%s", s->paths.rundir, RUN_REPLY, id);
+		free(w);
 		fd_close(fd);
 		return NULL;
 	}
@@ -266,79 +297,33 @@ waiters_on_change(struct sup *s, struct service *sv)
 }
 
 void
-waiters_on_deadline(struct sup *s, int64_t now)
+waiter_on_deadline(struct sup *s, struct waiter *w)
 {
-	for (struct waiter *w = s->waiters; w != NULL; w = w->next) {
-		if (!w->waiting || w->deadline_ms > now)
+	if (!w->waiting)
+		return;
+	for (int i = 0; i < w->nnames; i++) {
+		char d[STATUS_TEXT_MAX];
+		if (w->reached[i])
 			continue;
-		for (int i = 0; i < w->nnames; i++) {
-			char d[STATUS_TEXT_MAX];
-			if (w->reached[i])
-				continue;
-			describe(s, w->names[i], d, sizeof d);
-			reply(w, PROTO_ERR, "%s: not %s after %lld.%03llds: %s", w->names[i],
-			      proto_cond_name(w->cond), (long long)(w->wait_ms / 1000),
-			      (long long)(w->wait_ms % 1000), d);
-		}
-		w->failed = 1;
-		finish(w);
+		describe(s, w->names[i], d, sizeof d);
+		reply(w, PROTO_ERR, "%s: not %s after %lld.%03llds: %s", w->names[i],
+		      proto_cond_name(w->cond), (long long)(w->wait_ms / 1000),
+		      (long long)(w->wait_ms % 1000), d);
 	}
-	waiters_reap(s);
-}
-
-int64_t
-waiters_next_deadline(const struct sup *s)
-{
-	int64_t next = CLOCK_NEVER;
-
-	for (const struct waiter *w = s->waiters; w != NULL; w = w->next)
-		if (w->waiting && w->deadline_ms < next)
-			next = w->deadline_ms;
-	return next;
-}
-
-/* POLLOUT for pending output; otherwise nothing is asked, and POLLERR still tells us
- * that a client closed its end. */
-int
-waiters_pollfds(struct sup *s, struct pollfd *pfd, int max)
-{
-	int n = 0;
-
-	for (struct waiter *w = s->waiters; w != NULL && n < max; w = w->next) {
-		pfd[n].fd = w->fd;
-		pfd[n].events = w->outlen > 0 ? POLLOUT : 0;
-		pfd[n].revents = 0;
-		n++;
-	}
-	return n;
+	w->failed = 1;
+	finish(w);
 }
 
 void
-waiters_on_poll(struct sup *s, const struct pollfd *pfd, int n)
+waiter_on_event(struct sup *s, struct waiter *w, unsigned events)
 {
-	int i = 0;
-
-	for (struct waiter *w = s->waiters; w != NULL && i < n; w = w->next, i++) {
-		if (pfd[i].fd != w->fd || pfd[i].revents == 0)
-			continue;
-		if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			fd_close(w->fd); /* the client gave up: nothing left to tell it */
-			w->fd = -1;
-		} else {
-			flush(w);
-		}
-	}
-	waiters_reap(s);
-}
-
-int
-waiters_count(const struct sup *s)
-{
-	int n = 0;
-
-	for (const struct waiter *w = s->waiters; w != NULL; w = w->next)
-		n++;
-	return n;
+	(void)s;
+	if (w->fd == -1)
+		return;
+	if (events & (EPOLLERR | EPOLLHUP))
+		drop_fd(w); /* the client gave up: nothing left to tell it */
+	else
+		flush(w);
 }
 
 void
@@ -383,7 +368,7 @@ wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum prot
 	}
 	w->cond = cond;
 	w->wait_ms = wait_ms;
-	w->deadline_ms = now + wait_ms;
+	timer_set(s, &w->timer, now + wait_ms);
 	w->waiting = 1;
 	waiter_check(s, w, NULL);
 }

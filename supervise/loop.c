@@ -1,13 +1,16 @@
-/* loop.c: wait and dispatch, nothing else. Every event is a descriptor: signals through
- * a signalfd, directory changes through inotify, commands through the FIFO, readiness
- * through pipes and sockets, waiting clients through their reply FIFOs. Timers are
- * deadlines on the monotonic clock; poll's timeout is the time to the earliest, infinite
- * when none, so an idle supervisor sleeps. */
+/* loop.c: wait and dispatch, nothing else. Every event is a descriptor in one epoll set,
+ * registered once when it is opened and removed before it is closed: signals through a
+ * signalfd, directory changes through inotify, commands through the FIFO, readiness
+ * through pipes and sockets, exec reports through pipes, service output through FIFOs,
+ * waiting clients through their reply FIFOs. Timers are deadlines on the monotonic clock
+ * in a heap: the wait's timeout is the time to the earliest, infinite when none, so an
+ * idle supervisor sleeps. Nothing here walks the services: an event costs the same with
+ * ten services or ten thousand. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,29 +20,69 @@
 #include "log.h"
 #include "sup.h"
 
-enum { PFD_SIG, PFD_CTL, PFD_INO, PFD_FIXED };
+#define EVENTS_MAX 256
 
-/* A service's descriptor in the poll set: notification-fd, sd_notify, and
- * the pidfd of a process taken over (not our child: no SIGCHLD for it). */
-struct svfd {
-	struct service *sv;
-	int fd, kind;
-};
-
-static void
-on_service_fd(struct sup *s, const struct svfd *f)
+void
+loop_init(struct sup *s)
 {
-	const int fds[] = { f->sv->notify_rfd, f->sv->sdnotify_fd,
-			    f->sv->adopted ? f->sv->pidfd : -1 };
+	s->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep_fd == -1)
+		log_fatal("epoll_create1");
+	s->ev_sig = (struct evsrc){ EV_SIGNAL, s };
+	s->ev_ctl = (struct evsrc){ EV_CONTROL, s };
+	s->ev_ino = (struct evsrc){ EV_INOTIFY, s };
+	s->rescan = (struct timer){ .kind = TM_RESCAN, .obj = s };
+	s->out_retry = (struct timer){ .kind = TM_OUTPUT, .obj = s };
+	theap_node_init(&s->rescan.node);
+	theap_node_init(&s->out_retry.node);
+	if (loop_watch(s, s->sig_fd, &s->ev_sig, EPOLLIN) == -1 ||
+	    loop_watch(s, s->ctl_rfd, &s->ev_ctl, EPOLLIN) == -1 ||
+	    (s->ino_fd != -1 && loop_watch(s, s->ino_fd, &s->ev_ino, EPOLLIN) == -1))
+		log_fatal("epoll_ctl");
+}
 
-	if (fds[f->kind] != f->fd) /* closed meanwhile by an earlier event */
-		return;
-	if (f->kind == 0)
-		service_on_notify(s, f->sv);
-	else if (f->kind == 1)
-		service_on_sdnotify(s, f->sv);
-	else
-		service_on_pidfd(s, f->sv);
+int
+loop_watch(struct sup *s, int fd, struct evsrc *e, unsigned events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = e };
+
+	return epoll_ctl(s->ep_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void
+loop_rewatch(struct sup *s, int fd, struct evsrc *e, unsigned events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = e };
+
+	if (epoll_ctl(s->ep_fd, EPOLL_CTL_MOD, fd, &ev) == -1)
+		log_warn("epoll_ctl(MOD, %d)", fd);
+}
+
+/* Before the close: a copy of the descriptor in a child that has yet to exec would keep
+ * the registration, and its events, alive. */
+void
+loop_unwatch(struct sup *s, int fd)
+{
+	if (epoll_ctl(s->ep_fd, EPOLL_CTL_DEL, fd, NULL) == -1 && errno != ENOENT && errno != EBADF)
+		log_warn("epoll_ctl(DEL, %d)", fd);
+}
+
+struct evsrc *
+loop_sv_src(struct service *sv, enum ev_kind kind)
+{
+	struct evsrc *e = &sv->ev[kind - EV_SV_FIRST];
+
+	e->kind = kind;
+	e->obj = sv;
+	return e;
+}
+
+void
+timer_set(struct sup *s, struct timer *t, int64_t at)
+{
+	/* room for every service's and waiter's timer is reserved when they are made */
+	if (theap_set(&s->timers, &t->node, at) == -1)
+		log_fatal("unable to grow the timer heap");
 }
 
 static void
@@ -68,7 +111,7 @@ reap(struct sup *s)
 
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
 		struct service *sv = service_by_pid(s, pid);
-		if (sv != NULL)
+		if (sv != NULL && !sv->adopted)
 			service_on_exit(s, sv, wstatus);
 		/* else: a descendant a service left behind, reparented to us: reaped, no zombie */
 	}
@@ -105,112 +148,99 @@ on_signals(struct sup *s)
 	}
 }
 
-static int
-all_down(const struct sup *s)
+static void
+dispatch(struct sup *s, struct evsrc *e, unsigned events, int64_t now)
 {
-	for (const struct service *sv = s->services; sv != NULL; sv = sv->next)
-		if (sv->st.pid > 0)
-			return 0;
-	return 1;
-}
+	struct service *sv = e->obj;
 
-static int64_t
-next_deadline(const struct sup *s)
-{
-	int64_t next = s->rescan_ms, w = waiters_next_deadline(s);
-
-	if (w < next)
-		next = w;
-	for (const struct service *sv = s->services; sv != NULL; sv = sv->next)
-		if (sv->deadline_ms < next)
-			next = sv->deadline_ms;
-	return next;
+	switch (e->kind) {
+	case EV_SIGNAL:
+		on_signals(s);
+		break;
+	case EV_CONTROL:
+		control_on_readable(s, now);
+		break;
+	case EV_INOTIFY:
+		scan_on_inotify(s, now);
+		break;
+	case EV_WAITER:
+		waiter_on_event(s, e->obj, events);
+		break;
+	/* a service's descriptor may have been closed by an earlier event of this pass
+	 * (a forgotten service is freed only once the pass is over) */
+	case EV_NOTIFY:
+		if (sv->notify_rfd != -1)
+			service_on_notify(s, sv);
+		break;
+	case EV_SDNOTIFY:
+		if (sv->sdnotify_fd != -1)
+			service_on_sdnotify(s, sv);
+		break;
+	case EV_PIDFD:
+		if (sv->pidfd != -1 && sv->adopted)
+			service_on_pidfd(s, sv);
+		break;
+	case EV_SPAWN:
+		if (sv->spawn_fd != -1)
+			service_on_spawn(s, sv);
+		break;
+	case EV_OUTPUT:
+		if (sv->out_fd != -1)
+			output_on_readable(s, sv);
+		break;
+	case EV_KINDS:
+		break;
+	}
 }
 
 static void
-run_deadlines(struct sup *s, int64_t now)
+run_timers(struct sup *s, int64_t now)
 {
-	if (s->rescan_ms <= now)
-		scan_run(s);
-	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
-		next = sv->next;
-		if (sv->deadline_ms <= now)
-			service_on_deadline(s, sv, now);
+	struct theap_node *n;
+
+	while ((n = theap_pop_due(&s->timers, now)) != NULL) {
+		struct timer *t = (struct timer *)(void *)n;
+		switch (t->kind) {
+		case TM_SERVICE:
+			service_on_deadline(s, t->obj, now);
+			break;
+		case TM_WAITER:
+			waiter_on_deadline(s, t->obj);
+			break;
+		case TM_RESCAN:
+			scan_run(s);
+			break;
+		case TM_OUTPUT:
+			output_on_retry(s, now);
+			break;
+		}
 	}
-	waiters_on_deadline(s, now);
 }
 
 int
 loop_run(struct sup *s)
 {
-	struct pollfd *pfd = NULL;
-	struct svfd *svfds = NULL;
-	size_t cap = 0;
+	struct epoll_event evs[EVENTS_MAX];
 
 	for (;;) {
-		size_t need = PFD_FIXED + 3 * s->nservices + (size_t)waiters_count(s);
-		int nsv = 0, nw, n;
-		int64_t now;
+		int n;
 
 		if (s->shutting_down)
 			begin_shutdown(s);
-		if (s->shutting_down && all_down(s))
+		if (s->shutting_down && s->nrunning == 0)
 			break;
-		if (s->reexec && !s->shutting_down) {
-			free(pfd);
-			free(svfds);
+		if (s->reexec && !s->shutting_down)
 			return 1;
-		}
-		if (need > cap) {
-			size_t c = need * 2;
-			struct pollfd *p = realloc(pfd, c * sizeof *pfd);
-			struct svfd *e = p ? realloc(svfds, c * sizeof *e) : NULL;
-			if (p != NULL)
-				pfd = p;
-			if (e == NULL)
-				log_fatal("unable to grow the poll set");
-			svfds = e;
-			cap = c;
-		}
-		/* need >= PFD_FIXED > 0 = cap on the first pass, so pfd has been allocated:
-		 * NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
-		pfd[PFD_SIG] = (struct pollfd){ .fd = s->sig_fd, .events = POLLIN };
-		pfd[PFD_CTL] = (struct pollfd){ .fd = s->ctl_rfd, .events = POLLIN };
-		pfd[PFD_INO] = (struct pollfd){ .fd = s->ino_fd, .events = POLLIN };
-		for (struct service *sv = s->services; sv != NULL; sv = sv->next) {
-			const int fds[] = { sv->notify_rfd, sv->sdnotify_fd,
-					    sv->adopted ? sv->pidfd : -1 };
-			for (int k = 0; k < 3; k++) {
-				if (fds[k] == -1)
-					continue;
-				pfd[PFD_FIXED + nsv] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
-				svfds[nsv++] = (struct svfd){ sv, fds[k], k };
-			}
-		}
-		nw = waiters_pollfds(s, pfd + PFD_FIXED + nsv, (int)(cap - PFD_FIXED - (size_t)nsv));
-		/* NOLINTNEXTLINE(bugprone-misplaced-widening-cast): a count of descriptors */
-		n = poll(pfd, (nfds_t)(PFD_FIXED + nsv + nw),
-			 clock_poll_timeout(next_deadline(s), clock_ms()));
+		n = epoll_wait(s->ep_fd, evs, EVENTS_MAX,
+			       clock_poll_timeout(theap_next(&s->timers), clock_ms()));
 		if (n == -1 && errno != EINTR)
-			log_fatal("poll");
-		if (n > 0) {
-			/* services first: none is freed until the signals are read below */
-			for (int i = 0; i < nsv; i++)
-				if (pfd[PFD_FIXED + i].revents)
-					on_service_fd(s, &svfds[i]);
-			/* before anything can add a waiter and shift the list against pfd */
-			waiters_on_poll(s, pfd + PFD_FIXED + nsv, nw);
-			if (pfd[PFD_SIG].revents)
-				on_signals(s);
-			now = clock_ms();
-			if (pfd[PFD_CTL].revents)
-				control_on_readable(s, now);
-			if (pfd[PFD_INO].revents)
-				scan_on_inotify(s, now);
-		}
-		run_deadlines(s, clock_ms());
+			log_fatal("epoll_wait");
+		for (int i = 0; i < n; i++)
+			dispatch(s, evs[i].data.ptr, evs[i].events, clock_ms());
+		run_timers(s, clock_ms());
+		leftovers_run(s);
+		waiters_reap(s);
+		graveyard_free(s);
 	}
-	free(pfd);
-	free(svfds);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -18,6 +19,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "proc.h"
+#include "safepath.h"
 #include "sup.h"
 
 #define READY_MARK '\0' /* the daemon's last byte to its launcher: "taking commands" */
@@ -29,10 +31,9 @@ usage(void)
 	exit(2);
 }
 
-/* SVDIR must exist; RUNDIR is made (0700) when missing, and refused when someone else
- * could write to it. Both become absolute: the daemon runs in /. */
+/* SVDIR must exist, and becomes absolute (the daemon runs in /). */
 static void
-check_dirs(struct paths *p)
+check_svdir(struct paths *p)
 {
 	char abs[PATH_MAX];
 	struct stat st;
@@ -44,48 +45,103 @@ check_dirs(struct paths *p)
 		log_fatal("service directory %s", p->svdir);
 	}
 	strcpy(p->svdir, abs);
-	if (mkdir(p->rundir, 0700) == -1 && errno != EEXIST)
-		log_fatal("unable to create run directory %s", p->rundir);
-	if (realpath(p->rundir, abs) == NULL)
-		log_fatal("run directory %s", p->rundir);
-	if (lstat(abs, &st) == -1)
-		log_fatal("run directory %s", abs);
-	if (!S_ISDIR(st.st_mode))
-		log_fatalx("run directory %s: not a directory", abs);
-	if (st.st_uid != geteuid())
-		log_fatalx("run directory %s: owned by uid %ld, not by us (uid %ld)", abs,
-			   (long)st.st_uid, (long)geteuid());
-	if (st.st_mode & 022)
-		log_fatalx("run directory %s: writable by others (mode %03o); chmod 700 it", abs,
-			   (unsigned)(st.st_mode & 0777));
-	if (access(abs, W_OK) == -1)
-		log_fatal("run directory %s", abs);
-	strcpy(p->rundir, abs);
 }
 
-/* A daemon keeps nothing of its launcher's descriptors but keep (and 0-2, redirected
+/* RUNDIR: made (0700) when missing, then opened, and from then on used only through that
+ * descriptor, so that nothing done to its path later changes where we write. Refused
+ * when it is a symbolic link, is not ours, could be written by others, or is reached
+ * through a directory or link that a user other than root and us could change (the
+ * safe-path rule, lib/safepath.h). Its path becomes absolute, not resolved: it is what
+ * users gave, for messages and for the services' NOTIFY_SOCKET. */
+static int
+open_rundir(struct paths *p)
+{
+	char abs[PATH_MAX], why[PATH_MAX + 128], *slash;
+	struct stat st;
+	int fd;
+
+	if (p->rundir[0] != '/') {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof cwd) == NULL || path_join(abs, sizeof abs, cwd, p->rundir, NULL) == -1)
+			log_fatal("run directory %s", p->rundir);
+		strcpy(p->rundir, abs);
+	}
+	for (size_t n = strlen(p->rundir); n > 1 && p->rundir[n - 1] == '/'; n--)
+		p->rundir[n - 1] = '\0';
+	strcpy(abs, p->rundir);
+	slash = strrchr(abs, '/');
+	*(slash == abs ? slash + 1 : slash) = '\0';
+	if (safepath_check(abs, geteuid(), 1, why, sizeof why) == -1)
+		log_fatalx("run directory %s: unsafe: %s", p->rundir, why);
+	if (mkdir(p->rundir, 0700) == -1 && errno != EEXIST)
+		log_fatal("unable to create run directory %s", p->rundir);
+	fd = open(p->rundir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && (errno == ELOOP || errno == ENOTDIR) && lstat(p->rundir, &st) == 0 &&
+	    S_ISLNK(st.st_mode))
+		log_fatalx("run directory %s: is a symbolic link", p->rundir);
+	if (fd == -1)
+		log_fatal("run directory %s", p->rundir);
+	if (fstat(fd, &st) == -1)
+		log_fatal("run directory %s", p->rundir);
+	if (st.st_uid != geteuid())
+		log_fatalx("run directory %s: owned by uid %ld, not by us (uid %ld)", p->rundir,
+			   (long)st.st_uid, (long)geteuid());
+	if (st.st_mode & 022)
+		log_fatalx("run directory %s: writable by others (mode %03o); chmod 700 it", p->rundir,
+			   (unsigned)(st.st_mode & 0777));
+	if (faccessat(fd, ".", W_OK, AT_EACCESS) == -1)
+		log_fatal("run directory %s", p->rundir);
+	return fd;
+}
+
+/* A daemon keeps nothing of its launcher's descriptors but ours (and 0-2, redirected
  * next): an inherited pipe held open would keep its reader waiting forever. */
 static void
-close_inherited(int keep)
+close_inherited(int keep_a, int keep_b)
 {
+	int keep[2] = { keep_a < keep_b ? keep_a : keep_b, keep_a < keep_b ? keep_b : keep_a };
 	long max = sysconf(_SC_OPEN_MAX);
 
 #ifdef SYS_close_range
-	if ((keep <= 3 || syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) == 0) &&
-	    syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) == 0)
+	unsigned from = 3;
+	int ok = 1;
+	for (int i = 0; i < 2 && ok; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			ok = syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0U) == 0;
+		from = (unsigned)keep[i] + 1;
+	}
+	if (ok && syscall(SYS_close_range, from, ~0U, 0U) == 0)
 		return;
 #endif
 	if (max < 0 || max > 65536)
 		max = 65536;
 	for (int fd = 3; fd < max; fd++)
-		if (fd != keep)
+		if (fd != keep[0] && fd != keep[1])
 			(void)close(fd); /* EBADF for most: fine */
+}
+
+/* A thousand services and more each hold a descriptor or two (their output FIFO, a
+ * readiness channel): the soft limit goes up to the hard one, as systemd does. */
+static void
+raise_fd_limit(struct sup *s)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		s->nofile = rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
 }
 
 /* Fork, setsid, fork. The launcher waits on a pipe that is the daemon's stderr until it
  * is ready: it shows what the daemon says, and exits 0 only when the ready mark comes. */
 static int
-daemonize(void)
+daemonize(int keep)
 {
 	int p[2];
 	pid_t pid;
@@ -119,7 +175,7 @@ daemonize(void)
 		log_fatal("fork");
 	if (pid > 0)
 		_exit(0);
-	close_inherited(p[1]);
+	close_inherited(p[1], keep);
 	if (chdir("/") == -1)
 		log_fatal("chdir /");
 	umask(022);
@@ -134,43 +190,49 @@ daemonize(void)
 /* RUNDIR/pid, locked for our lifetime: a second supervisor on this RUNDIR is refused,
  * and a stale file (no lock) is simply taken over. */
 static int
-lock_pidfile(const struct paths *p)
+lock_pidfile(const struct sup *s)
 {
-	char path[PATH_MAX], buf[32];
+	char buf[32];
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
 	int fd, n;
 
-	if (path_join(path, sizeof path, p->rundir, RUN_PID, NULL) == -1)
-		log_fatal("%s/%s", p->rundir, RUN_PID);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(s->run_dirfd, RUN_PID, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd == -1)
-		log_fatal("unable to open %s", path);
+		log_fatal("unable to open %s/%s", s->paths.rundir, RUN_PID);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		log_fatalx("%s/%s: not a regular file of ours", s->paths.rundir, RUN_PID);
 	if (fcntl(fd, F_SETLK, &fl) == -1) {
 		if (errno != EAGAIN && errno != EACCES)
-			log_fatal("unable to lock %s", path);
+			log_fatal("unable to lock %s/%s", s->paths.rundir, RUN_PID);
 		if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
 			log_fatalx("already running (pid %ld)", (long)fl.l_pid);
 		log_fatalx("already running");
 	}
 	n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
-		log_fatal("unable to write %s", path);
+		log_fatal("unable to write %s/%s", s->paths.rundir, RUN_PID);
 	return fd;
 }
 
+/* A directory of RUNDIR: made 0700 when missing; one that is there must be ours and
+ * writable by nobody else. */
 static int
-open_subdir(const char *rundir, const char *name)
+open_subdir(const struct sup *s, const char *name)
 {
-	char path[PATH_MAX];
+	struct stat st;
 	int fd;
 
-	if (path_join(path, sizeof path, rundir, name, NULL) == -1)
-		log_fatal("%s/%s", rundir, name);
-	if (mkdir(path, 0700) == -1 && errno != EEXIST)
-		log_fatal("unable to create %s", path);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (mkdirat(s->run_dirfd, name, 0700) == -1 && errno != EEXIST)
+		log_fatal("unable to create %s/%s", s->paths.rundir, name);
+	fd = openat(s->run_dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
-		log_fatal("unable to open %s", path);
+		log_fatal("unable to open %s/%s", s->paths.rundir, name);
+	if (fstat(fd, &st) == -1)
+		log_fatal("%s/%s", s->paths.rundir, name);
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		log_fatalx("run directory %s: unsafe: %s/%s is owned by uid %ld, mode %03o", s->paths.rundir,
+			   s->paths.rundir, name, (long)st.st_uid, (unsigned)(st.st_mode & 0777));
 	return fd;
 }
 
@@ -303,6 +365,8 @@ reexec(struct sup *s)
 	for (size_t i = 0; i < 3; i++)
 		if (fd_set_cloexec(keep[i], 0) == -1)
 			log_warn("reexec: keeping descriptor %d", keep[i]);
+	if (setrlimit(RLIMIT_NOFILE, &s->nofile) == -1) /* the new self raises it again */
+		log_warn("reexec: setrlimit");
 	if (setenv(REEXEC_ENV, fds, 1) == -1)
 		log_warn("reexec: setenv");
 	else
@@ -345,7 +409,6 @@ main(int argc, char **argv)
 	struct sup *s = &sup;
 	const char *opt_d = NULL, *opt_r = NULL, *opt_c = NULL;
 	int c, ready_fd = -1, reexeced;
-	char path[PATH_MAX];
 
 	log_init("supervise", 0);
 	if (fd_open_devnull_stdio() == -1)
@@ -363,7 +426,8 @@ main(int argc, char **argv)
 		usage();
 	if (paths_resolve(&s->paths, opt_d, opt_r) == -1)
 		log_fatal("paths");
-	check_dirs(&s->paths);
+	check_svdir(&s->paths);
+	s->run_dirfd = open_rundir(&s->paths);
 	if (opt_c != NULL)
 		cgroup_init(s, opt_c);
 	ssize_t n = readlink("/proc/self/exe", s->self, sizeof s->self - 1);
@@ -372,30 +436,35 @@ main(int argc, char **argv)
 	s->self[n] = '\0';
 	reexeced = reexec_takeover(s);
 	if (!s->foreground && !reexeced)
-		ready_fd = daemonize();
+		ready_fd = daemonize(s->run_dirfd);
 	if (!reexeced)
-		s->lock_fd = lock_pidfile(&s->paths);
+		s->lock_fd = lock_pidfile(s);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_fatal("prctl(PR_SET_CHILD_SUBREAPER)");
-	s->status_dirfd = open_subdir(s->paths.rundir, RUN_STATUS);
-	s->svlog_dirfd = open_subdir(s->paths.rundir, RUN_SVLOG);
-	s->reply_dirfd = open_subdir(s->paths.rundir, RUN_REPLY);
-	s->pipe_dirfd = open_subdir(s->paths.rundir, RUN_PIPE);
-	s->notify_dirfd = open_subdir(s->paths.rundir, RUN_NOTIFY);
+	s->status_dirfd = open_subdir(s, RUN_STATUS);
+	s->svlog_dirfd = open_subdir(s, RUN_SVLOG);
+	s->reply_dirfd = open_subdir(s, RUN_REPLY);
+	s->pipe_dirfd = open_subdir(s, RUN_PIPE);
+	s->notify_dirfd = open_subdir(s, RUN_NOTIFY);
+	s->devnull_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (s->devnull_fd == -1)
+		log_fatal("/dev/null");
+	raise_fd_limit(s);
 	clean_dir(s->reply_dirfd);
 	s->sig_fd = setup_signals();
 	if (!reexeced && control_open(s) == -1)
 		log_fatal("unable to create the control FIFO %s/%s", s->paths.rundir, RUN_CONTROL);
 	scan_init(s);
-	s->rescan_ms = CLOCK_NEVER;
+	loop_init(s);
 	log_init("supervise", 1);
 	if (ready_fd != -1) {
-		int fd;
-		if (path_join(path, sizeof path, s->paths.rundir, RUN_LOG, NULL) == -1 ||
-		    (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1)
+		struct stat st;
+		int fd = openat(s->run_dirfd, RUN_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				0644);
+		if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			log_fatal("unable to open %s/%s", s->paths.rundir, RUN_LOG);
 		if (dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
-			log_fatal("redirecting stdio to %s", path);
+			log_fatal("redirecting stdio to %s/%s", s->paths.rundir, RUN_LOG);
 		fd_close(fd);
 	}
 	log_info("%s (pid %ld) on %s, run directory %s", reexeced ? "re-executed" : "started",
@@ -412,9 +481,8 @@ main(int argc, char **argv)
 		reexec(s);
 	waiters_shutdown_reply(s);
 	control_close(s);
-	if (path_join(path, sizeof path, s->paths.rundir, RUN_PID, NULL) == 0 &&
-	    unlink(path) == -1)
-		log_warn("unable to remove %s", path);
+	if (unlinkat(s->run_dirfd, RUN_PID, 0) == -1)
+		log_warn("unable to remove %s/%s", s->paths.rundir, RUN_PID);
 	log_info("exiting");
 	return 0;
 }

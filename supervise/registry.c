@@ -1,4 +1,5 @@
-/* registry.c: the services the supervisor knows, by name (a hash table) and in order of
+/* registry.c: the services the supervisor knows, by name, by pid and by process group
+ * (hash tables: a death or a command finds its service in O(1)) and in order of
  * discovery; making one (with its logger's FIFO and its log directory) and forgetting
  * one (its status file, its descriptors). */
 #include <errno.h>
@@ -23,22 +24,46 @@ hash_name(const char *s)
 	return h;
 }
 
+static size_t
+hash_pid(pid_t pid, size_t n)
+{
+	return ((size_t)pid * 2654435761U) & (n - 1);
+}
+
 static void
 hash_grow(struct sup *s)
 {
 	size_t n = s->nhash ? s->nhash * 2 : 64;
-	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
-	struct service **h = calloc(n, sizeof *h);
+	/* arrays of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
+	struct service **h = calloc(n, sizeof *h), **p = calloc(n, sizeof *p), **g = calloc(n, sizeof *g);
 
-	if (h == NULL)
-		return; /* keep the old table: longer chains, still correct */
+	if (h == NULL || p == NULL || g == NULL) {
+		free(h); /* keep the old tables: longer chains, still correct */
+		free(p);
+		free(g);
+		return;
+	}
 	for (struct service *sv = s->services; sv != NULL; sv = sv->next) {
 		size_t i = hash_name(sv->st.name) & (n - 1);
 		sv->hnext = h[i];
 		h[i] = sv;
+		if (sv->st.pid > 0) {
+			i = hash_pid(sv->st.pid, n);
+			sv->pnext = p[i];
+			p[i] = sv;
+		}
+		if (sv->st.pgid > 0) {
+			i = hash_pid(sv->st.pgid, n);
+			sv->gnext = g[i];
+			g[i] = sv;
+		}
 	}
 	free(s->hash);
+	free(s->ptab);
+	free(s->gtab);
 	s->hash = h;
+	s->ptab = p;
+	s->gtab = g;
 	s->nhash = n;
 }
 
@@ -56,10 +81,59 @@ service_find(struct sup *s, const char *name)
 struct service *
 service_by_pid(struct sup *s, pid_t pid)
 {
-	for (struct service *sv = s->services; sv != NULL; sv = sv->next)
+	if (s->nhash == 0 || pid <= 0)
+		return NULL;
+	for (struct service *sv = s->ptab[hash_pid(pid, s->nhash)]; sv; sv = sv->pnext)
 		if (sv->st.pid == pid)
 			return sv;
 	return NULL;
+}
+
+struct service *
+service_by_pgid(struct sup *s, pid_t pgid)
+{
+	if (s->nhash == 0 || pgid <= 0)
+		return NULL;
+	for (struct service *sv = s->gtab[hash_pid(pgid, s->nhash)]; sv; sv = sv->gnext)
+		if (sv->st.pgid == pgid)
+			return sv;
+	return NULL;
+}
+
+static void
+unlink_chain(struct service **pp, struct service *sv, int by_group)
+{
+	for (; *pp != NULL; pp = by_group ? &(*pp)->gnext : &(*pp)->pnext)
+		if (*pp == sv) {
+			*pp = by_group ? sv->gnext : sv->pnext;
+			return;
+		}
+}
+
+/* The one way st.pid and st.pgid change, so that the tables and the count of services
+ * with a process stay right. */
+void
+service_set_pid(struct sup *s, struct service *sv, pid_t pid, pid_t pgid)
+{
+	if (sv->st.pid > 0) {
+		unlink_chain(&s->ptab[hash_pid(sv->st.pid, s->nhash)], sv, 0);
+		s->nrunning--;
+	}
+	if (sv->st.pgid > 0)
+		unlink_chain(&s->gtab[hash_pid(sv->st.pgid, s->nhash)], sv, 1);
+	sv->st.pid = pid;
+	sv->st.pgid = pgid;
+	if (pid > 0) {
+		size_t i = hash_pid(pid, s->nhash);
+		sv->pnext = s->ptab[i];
+		s->ptab[i] = sv;
+		s->nrunning++;
+	}
+	if (pgid > 0) {
+		size_t i = hash_pid(pgid, s->nhash);
+		sv->gnext = s->gtab[i];
+		s->gtab[i] = sv;
+	}
 }
 
 /* The FIFO between a service and its logger, held open read-write by us for as long as
@@ -85,7 +159,14 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 		log_warn("%s: unable to add service", name);
 		return NULL;
 	}
-	sv->pipe_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = -1;
+	sv->pipe_fd = sv->notify_rfd = sv->sdnotify_fd = sv->pidfd = sv->spawn_fd = sv->out_fd = -1;
+	sv->timer = (struct timer){ .kind = TM_SERVICE, .obj = sv };
+	theap_node_init(&sv->timer.node);
+	if (theap_reserve(&s->timers, s->nservices + 64) == -1) {
+		log_warn("%s: unable to add service", name);
+		free(sv);
+		return NULL;
+	}
 	/* the pipe is named after the service it carries the output of */
 	if (main != NULL && logger_pipe(s, sv, main->st.name) == -1) {
 		log_warn("%s: unable to make its pipe %s/%s/%s", name, s->paths.rundir, RUN_PIPE,
@@ -101,7 +182,6 @@ service_new(struct sup *s, const char *name, int normally_up, struct service *ma
 	sv->st.since_sec = clock_wall_sec();
 	sv->st.normally_up = normally_up;
 	sv->st.want = WANT_DOWN;
-	sv->deadline_ms = CLOCK_NEVER;
 	sv->state_ms = clock_ms();
 	sv->start_ms = -RESTART_SPACING_MS;
 	if (main != NULL) {
@@ -149,10 +229,33 @@ service_forget(struct sup *s, struct service *sv)
 		*strchr(file, ':') = '\0';
 		(void)unlinkat(s->pipe_dirfd, file, 0);
 	}
-	if (sv->pidfd != -1)
+	timer_set(s, &sv->timer, CLOCK_NEVER);
+	service_set_pid(s, sv, 0, 0);
+	if (sv->pidfd != -1) {
+		loop_unwatch(s, sv->pidfd);
 		fd_close(sv->pidfd);
+		sv->pidfd = -1;
+	}
+	if (sv->spawn_fd != -1) {
+		loop_unwatch(s, sv->spawn_fd);
+		fd_close(sv->spawn_fd);
+		sv->spawn_fd = -1;
+	}
+	output_close(s, sv);
 	notify_close(s, sv);
 	cgroup_remove(s, sv);
-	free(sv->pidfile);
-	free(sv);
+	/* events of this pass may still name it: freed once the pass is over */
+	sv->dnext = s->graveyard;
+	s->graveyard = sv;
+}
+
+void
+graveyard_free(struct sup *s)
+{
+	while (s->graveyard != NULL) {
+		struct service *sv = s->graveyard;
+		s->graveyard = sv->dnext;
+		free(sv->pidfile);
+		free(sv);
+	}
 }

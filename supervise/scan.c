@@ -158,7 +158,9 @@ scan_run(struct sup *s)
 	DIR *d = opendir(s->paths.svdir);
 	struct dirent *de;
 
-	s->rescan_ms = s->ino_wd == -1 ? clock_ms() + RESCAN_FALLBACK_MS : CLOCK_NEVER;
+	svdir_check_root(s);
+
+	timer_set(s, &s->rescan, s->ino_wd == -1 ? clock_ms() + RESCAN_FALLBACK_MS : CLOCK_NEVER);
 	if (d == NULL) {
 		/* keep what runs: a directory that cannot be read now may be back soon */
 		log_warn("unable to read %s", s->paths.svdir);
@@ -234,6 +236,6 @@ scan_on_inotify(struct sup *s, int64_t now)
 	}
 	if (n == -1 && errno != EAGAIN)
 		log_warn("reading inotify events");
-	if (any && s->rescan_ms > now + RESCAN_DEBOUNCE_MS)
-		s->rescan_ms = now + RESCAN_DEBOUNCE_MS;
+	if (any && s->rescan.node.at > now + RESCAN_DEBOUNCE_MS)
+		timer_set(s, &s->rescan, now + RESCAN_DEBOUNCE_MS);
 }

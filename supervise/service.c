@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ service_enter(struct sup *s, struct service *sv, enum sv_state next, int64_t dea
 		sv->st.since_sec = clock_wall_sec();
 		sv->state_ms = now;
 	}
-	sv->deadline_ms = deadline_ms;
+	timer_set(s, &sv->timer, deadline_ms);
 	sv->st.next_sec = deadline_ms == CLOCK_NEVER || next == SV_STARTING ? 0
 			  : clock_wall_sec() + (deadline_ms - now + 999) / 1000;
 	if (next != SV_FAILED && next != SV_BACKOFF && next != SV_FINISHING)
@@ -100,64 +101,96 @@ failed(struct sup *s, struct service *sv, int64_t now)
  * pid cannot be recycled, so plain kill() is safe and no pidfd is held, which keeps a
  * thousand services well within the usual 1024 descriptors. */
 static void
-follow(struct service *sv, pid_t pid, pid_t pgid)
+drop_pidfd(struct sup *s, struct service *sv)
 {
-	if (sv->pidfd != -1)
-		fd_close(sv->pidfd);
+	if (sv->pidfd == -1)
+		return;
+	loop_unwatch(s, sv->pidfd);
+	fd_close(sv->pidfd);
 	sv->pidfd = -1;
-	sv->st.pid = pid;
-	sv->st.pgid = pgid;
+}
+
+static void
+follow(struct sup *s, struct service *sv, pid_t pid, pid_t pgid)
+{
+	drop_pidfd(s, sv);
+	service_set_pid(s, sv, pid, pgid);
 	sv->st.starttime = proc_starttime(pid);
 	sv->adopted = 0;
 }
 
+/* A FIFO of RUNDIR/pipe, opened (nonblocking: we hold the other end, or it is ours) and
+ * checked to be ours, then blocking again for the service. */
 static int
-stdio_paths(struct sup *s, struct service *sv, char *in, char *out, int *out_flags)
+fifo_open(struct sup *s, const char *file, int mode)
+{
+	struct stat st;
+	int fd = openat(s->pipe_dirfd, file, mode | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISFIFO(st.st_mode) || st.st_uid != geteuid() ||
+	    fd_set_nonblock(fd, 0) == -1) {
+		fd_close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+/* The service's stdin and stdout, opened here, relative to our own directories: the
+ * child never opens a path that someone could change between our check and its open. A
+ * logger reads its service's FIFO; a service with a logger writes into it; any other
+ * writes into its own FIFO, read by output.c. 0, or -1 with st.reason. */
+static int
+stdio_fds(struct sup *s, struct service *sv, int *in, int *out)
 {
 	char file[SVREF_MAX + 1];
 
-	strcpy(in, "/dev/null");
-	if (sv->main != NULL) { /* a logger reads its service's FIFO */
+	*in = s->devnull_fd;
+	*out = -1;
+	if (sv->main != NULL) {
 		svname_to_file(sv->main->st.name, file);
-		if (path_join(in, PATH_MAX, s->paths.rundir, RUN_PIPE, file) == -1)
-			return -1;
+		if ((*in = fifo_open(s, file, O_RDONLY)) == -1)
+			goto fail;
 	}
-	if (sv->logger != NULL) { /* a service with a logger writes into the FIFO */
-		svname_to_file(sv->st.name, file);
-		*out_flags = 0;
-		return path_join(out, PATH_MAX, s->paths.rundir, RUN_PIPE, file);
-	}
+	if (sv->logger == NULL && output_open(s, sv) == -1)
+		goto fail;
 	svname_to_file(sv->st.name, file);
-	*out_flags = O_APPEND | O_CREAT;
-	if (path_join(out, PATH_MAX, s->paths.rundir, RUN_SVLOG, file) == -1 ||
-	    strlen(out) + sizeof "/current" > PATH_MAX) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcat(out, "/current");
+	/* read-write into its own FIFO: it never gets SIGPIPE, even with no supervisor */
+	if ((*out = fifo_open(s, file, sv->logger != NULL ? O_WRONLY : O_RDWR)) == -1)
+		goto fail;
 	return 0;
+fail:
+	snprintf(sv->st.reason, sizeof sv->st.reason, "pipe %s: %s",
+		 file, strerror(errno));
+	if (*in != s->devnull_fd && *in != -1)
+		fd_close(*in);
+	return -1;
 }
 
-/* Forks argv[0] of the service directory with the service's stdio and environment;
- * run (not finish) also gets the readiness channels. 0, or -1 with st.reason set. */
+/* Starts argv[0] of the service directory with the service's stdio and environment;
+ * run (not finish) also gets the readiness channels. Its exec is reported later, on
+ * spawn_fd (service_on_spawn). 0, or -1 with st.reason set. */
 static int
 spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 {
-	char dir[PATH_MAX], in[PATH_MAX], out[PATH_MAX], sock[PATH_MAX], cg[PATH_MAX];
-	struct spawn_req req = { .dir = dir, .argv = argv, .in_path = in, .out_path = out,
-				 .notify_fd = -1 };
+	char dir[PATH_MAX], sock[PATH_MAX], cg[PATH_MAX];
+	struct spawn_req req = { .dir = dir, .argv = argv, .notify_fd = -1, .in_fd = -1,
+				 .out_fd = -1 };
 	struct spawn_res res;
-	char **env;
-	int r;
+	char **env = NULL;
+	int r = -1;
 
-	if (svdir_path(s, sv, NULL, dir, sizeof dir) == -1 ||
-	    stdio_paths(s, sv, in, out, &req.out_flags) == -1) {
+	if (svdir_path(s, sv, NULL, dir, sizeof dir) == -1) {
 		snprintf(sv->st.reason, sizeof sv->st.reason, "path too long");
 		return -1;
 	}
-	if (svdir_user(s, sv) == -1)
+	if (svdir_trust(s, sv, sv->st.reason, sizeof sv->st.reason) == -1 ||
+	    svdir_user(s, sv) == -1)
 		return -1;
 	req.user = sv->has_user ? &sv->user : NULL;
+	req.nofile = &s->nofile;
 	if (s->cgroup[0] != '\0') {
 		if (cgroup_prepare(s, sv, cg, sizeof cg) == -1) {
 			snprintf(sv->st.reason, sizeof sv->st.reason, "cgroup: %s", strerror(errno));
@@ -176,28 +209,59 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 	if (env == NULL)
 		return -1;
 	req.envp = env;
+	if (stdio_fds(s, sv, &req.in_fd, &req.out_fd) == -1)
+		goto out;
 	if (is_run && sv->notify_num >= 0) {
-		req.notify_fd = notify_pipe(sv);
+		req.notify_fd = notify_pipe(s, sv);
 		req.notify_num = sv->notify_num;
 		if (req.notify_fd == -1) {
 			snprintf(sv->st.reason, sizeof sv->st.reason, "notification pipe: %s",
 				 strerror(errno));
-			free(env);
-			return -1;
+			goto out;
 		}
 	}
-	r = spawn_service(&req, &res);
-	if (r == -1)
+	if (spawn_service(&req, &res) == -1) {
 		snprintf(sv->st.reason, sizeof sv->st.reason, "spawn: %s", strerror(errno));
+		goto out;
+	}
+	follow(s, sv, res.pid, res.pgid);
+	sv->exec_errno = 0;
+	sv->exec_stage[0] = '\0';
+	if (sv->spawn_fd != -1) { /* an earlier report that never ended: moot now */
+		loop_unwatch(s, sv->spawn_fd);
+		fd_close(sv->spawn_fd);
+	}
+	sv->spawn_fd = res.report_fd;
+	if (loop_watch(s, sv->spawn_fd, loop_sv_src(sv, EV_SPAWN), EPOLLIN) == -1)
+		log_warn("%s: watching its exec report", sv->st.name); /* its exit still comes */
+	r = 0;
+out:
 	free(env);
+	if (req.in_fd != s->devnull_fd && req.in_fd != -1)
+		fd_close(req.in_fd);
+	if (req.out_fd != -1)
+		fd_close(req.out_fd);
 	if (req.notify_fd != -1)
 		fd_close(req.notify_fd); /* the service has it now */
-	if (r == -1)
-		return -1;
-	follow(sv, res.pid, res.pgid);
-	sv->exec_errno = res.exec_err; /* a failed exec is told by the exit that follows */
-	snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", res.stage);
-	return 0;
+	return r;
+}
+
+/* Reads the exec report of the latest spawn. 1 when it has ended (exec_errno then says
+ * whether the exec failed), 0 when more is to come. */
+static int
+read_report(struct sup *s, struct service *sv)
+{
+	int r;
+
+	if (sv->spawn_fd == -1)
+		return 1;
+	r = spawn_report(sv->spawn_fd, &sv->exec_errno, sv->exec_stage, sizeof sv->exec_stage);
+	if (r == 0)
+		return 0;
+	loop_unwatch(s, sv->spawn_fd);
+	fd_close(sv->spawn_fd);
+	sv->spawn_fd = -1;
+	return 1;
 }
 
 static void
@@ -227,10 +291,18 @@ start_run(struct sup *s, struct service *sv)
 		return;
 	}
 	log_info("%s: started (pid %ld)", sv->st.name, (long)sv->st.pid);
-	if (sv->exec_errno == 0 && sv->pidfile == NULL)
-		went_up(s, sv); /* it has exec'd: see spawn.c */
-	else
-		service_enter(s, sv, SV_STARTING, CLOCK_NEVER);
+	service_enter(s, sv, SV_STARTING, CLOCK_NEVER); /* up once it has exec'd */
+}
+
+/* The exec report of the latest spawn: a run that has exec'd is up (a `pidfile` one
+ * waits for its launcher to exit); a failed exec is told by the exit that follows. */
+void
+service_on_spawn(struct sup *s, struct service *sv)
+{
+	if (!read_report(s, sv) || sv->exec_errno != 0)
+		return;
+	if (sv->st.state == SV_STARTING && sv->pidfile == NULL && sv->st.pid > 0)
+		went_up(s, sv);
 }
 
 /* Start at once, or as soon as the spacing between starts allows. */
@@ -263,18 +335,66 @@ kill_group(struct service *sv, int sig)
 		log_warn("%s: kill %s %ld", sv->st.name, sig_name(sig), (long)sv->st.pid);
 }
 
-/* What a stopped service leaves behind goes: its cgroup (with -c), and processes of its
- * session (its session id is its group id) that were reparented to us. */
+/* What a stopped service leaves behind goes: its cgroup (with -c) at once, and the
+ * processes of its session (its session id is its group id) that were reparented to us,
+ * found at the end of the loop pass (leftovers_run) for every service stopped in it. */
 static void
 kill_leftovers(struct sup *s, const struct service *sv, pid_t sid)
 {
-	pid_t kids[4096];
-	int n = proc_children(kids, (int)(sizeof kids / sizeof kids[0]));
-
 	cgroup_kill(s, sv);
-	for (int i = 0; i < n; i++)
-		if (service_by_pid(s, kids[i]) == NULL && proc_session(kids[i]) == sid)
+	if (s->nleftover == s->leftover_cap) {
+		size_t cap = s->leftover_cap ? s->leftover_cap * 2 : 64;
+		pid_t *p = realloc(s->leftover_sids, cap * sizeof *p);
+		if (p == NULL) {
+			log_warnx("%s: out of memory: what it left behind is not looked for", sv->st.name);
+			return;
+		}
+		s->leftover_sids = p;
+		s->leftover_cap = cap;
+	}
+	s->leftover_sids[s->nleftover++] = sid;
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* One look at our children for all the sessions of this pass: the cost is that of one
+ * read of the list and of a look at each child that is not a service, whatever the
+ * number of services stopped. */
+void
+leftovers_run(struct sup *s)
+{
+	size_t n, k = 0;
+	pid_t *kids;
+
+	if (s->nleftover == 0)
+		return;
+	for (size_t i = 0; i < s->nleftover; i++)
+		if (service_by_pgid(s, s->leftover_sids[i]) == NULL) /* not reused by a start */
+			s->leftover_sids[k++] = s->leftover_sids[i];
+	s->nleftover = 0;
+	if (k == 0)
+		return;
+	qsort(s->leftover_sids, k, sizeof *s->leftover_sids, cmp_pid);
+	kids = proc_children_all(&n);
+	if (kids == NULL) {
+		log_warn("reading our children");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pid_t sid;
+		if (service_by_pid(s, kids[i]) != NULL)
+			continue;
+		sid = proc_session(kids[i]);
+		if (sid > 0 && bsearch(&sid, s->leftover_sids, k, sizeof sid, cmp_pid) != NULL)
 			(void)kill(kids[i], SIGKILL); /* our unreaped child: not a recycled pid */
+	}
+	free(kids);
 }
 
 /* A `pidfile` start that came to nothing (no trusted pid, or stopped while waiting): what
@@ -335,7 +455,7 @@ service_want(struct sup *s, struct service *sv, enum sv_want w, int restart)
 		if (w == WANT_DOWN || restart)
 			stop_now(s, sv);
 		else
-			service_enter(s, sv, sv->st.state, sv->deadline_ms);
+			service_enter(s, sv, sv->st.state, sv->timer.node.at);
 		break;
 	case SV_STOPPING:
 	case SV_FINISHING:
@@ -411,7 +531,7 @@ record_death(struct service *sv, int wstatus, int64_t ran_ms)
 void
 service_on_notify(struct sup *s, struct service *sv)
 {
-	int r = notify_read_fd(sv);
+	int r = notify_read_fd(s, sv);
 
 	if (r == -1)
 		log_warnx("%s: closed its notification-fd without saying it is ready", sv->st.name);
@@ -420,7 +540,7 @@ service_on_notify(struct sup *s, struct service *sv)
 	log_info("%s: ready", sv->st.name);
 	sv->st.ready = 1;
 	if (sv->st.state == SV_UP)
-		service_enter(s, sv, SV_UP, sv->deadline_ms);
+		service_enter(s, sv, SV_UP, sv->timer.node.at);
 }
 
 void
@@ -436,7 +556,7 @@ service_on_sdnotify(struct sup *s, struct service *sv)
 	    proc_parent(mainpid) == getpid() && service_by_pid(s, mainpid) == NULL) {
 		/* a daemon that forked: follow the process it names, if it is ours */
 		log_info("%s: main pid now %ld", sv->st.name, (long)mainpid);
-		follow(sv, mainpid, getpgid(mainpid));
+		follow(s, sv, mainpid, getpgid(mainpid));
 		sv->daemon = 1;
 	}
 	if (ready && !sv->st.ready) {
@@ -445,7 +565,7 @@ service_on_sdnotify(struct sup *s, struct service *sv)
 	}
 	snprintf(sv->st.text, sizeof sv->st.text, "%s", text);
 	if (sv->st.state == SV_UP || sv->st.state == SV_STARTING)
-		service_enter(s, sv, sv->st.state, sv->deadline_ms);
+		service_enter(s, sv, sv->st.state, sv->timer.node.at);
 }
 
 /* What a death calls for, once finish (if any) is done with it. */
@@ -528,14 +648,10 @@ clear_process(struct sup *s, struct service *sv, int leftover_sig)
 		if (leftover_sig == SIGKILL)
 			kill_leftovers(s, sv, sv->st.pgid);
 	}
-	sv->st.pid = 0;
-	sv->st.pgid = 0;
+	service_set_pid(s, sv, 0, 0);
 	sv->st.starttime = 0;
 	sv->adopted = 0;
-	if (sv->pidfd != -1) {
-		fd_close(sv->pidfd);
-		sv->pidfd = -1;
-	}
+	drop_pidfd(s, sv);
 }
 
 void
@@ -544,6 +660,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	int64_t now = clock_ms(), ran = now - sv->start_ms;
 	enum sv_state was = sv->st.state;
 
+	(void)read_report(s, sv); /* it has exited: its report is whole, whatever came first */
 	if (was == SV_FINISHING) {
 		log_exit(sv, "finish ", wstatus, now - sv->state_ms);
 		clear_process(s, sv, SIGKILL);
@@ -565,10 +682,7 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	 * stop signal the service would have had */
 	clear_process(s, sv, was == SV_STOPPING ? SIGKILL : sv->down_signal);
 	sv->st.ready = 0;
-	if (sv->notify_rfd != -1) {
-		fd_close(sv->notify_rfd);
-		sv->notify_rfd = -1;
-	}
+	notify_close_fd(s, sv);
 	record_death(sv, wstatus, ran);
 	sv->death_stopped = was == SV_STOPPING;
 	sv->death_ms = now;
@@ -619,16 +733,19 @@ service_adopt(struct sup *s, struct service *sv)
 		(void)notify_socket(s, sv, path, sizeof path, sv->st.reason, sizeof sv->st.reason);
 		sv->st.reason[0] = '\0';
 	}
-	sv->st.pid = old.pid;
-	sv->st.pgid = old.pgid;
+	service_set_pid(s, sv, old.pid, old.pgid);
 	sv->st.starttime = old.starttime;
 	sv->adopted = proc_parent(old.pid) != getpid(); /* after a reexec: still our child */
 	if (sv->adopted) {
 		sv->pidfd = pidfd; /* its death comes on it; signals go through it */
+		if (loop_watch(s, pidfd, loop_sv_src(sv, EV_PIDFD), EPOLLIN) == -1)
+			log_warn("%s: watching its pidfd", sv->st.name);
 	} else {
 		fd_close(pidfd);
 		sv->pidfd = -1;
 	}
+	if (sv->logger == NULL && output_open(s, sv) == -1) /* drain what it wrote meanwhile */
+		log_warn("%s: its output FIFO", sv->st.name);
 	sv->st.want = old.want;
 	sv->st.ready = old.ready;
 	sv->st.restarts = old.restarts;
@@ -674,7 +791,7 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 	sv->pidfile_until_ms = 0;
 	if (r == 1) {
 		sv->launcher_pgid = 0;
-		follow(sv, pid, getpgid(pid));
+		follow(s, sv, pid, getpgid(pid));
 		sv->daemon = 1;
 		log_info("%s: daemon found (pid %ld)", sv->st.name, (long)pid);
 		went_up(s, sv);
@@ -691,9 +808,6 @@ check_pidfile(struct sup *s, struct service *sv, int64_t now)
 void
 service_on_deadline(struct sup *s, struct service *sv, int64_t now)
 {
-	if (sv->deadline_ms > now)
-		return;
-	sv->deadline_ms = CLOCK_NEVER;
 	switch (sv->st.state) {
 	case SV_BACKOFF:
 	case SV_FAILED:

@@ -1,13 +1,21 @@
-/* spawn.c: fork a service doubly detached, without copying the supervisor.
+/* spawn.c: start a service doubly detached, without waiting for its exec.
  *
- * The supervisor clones an intermediate that shares its memory (CLONE_VM|CLONE_VFORK, as
- * posix_spawn does: no page tables copied, the supervisor waits until it is done); the
- * intermediate calls setsid() and clones the service the same way, with CLONE_PARENT so
- * that the service is born a child of the supervisor. The service so runs in its own
- * session and process group without being their leader (it can never get a controlling
- * terminal), and the supervisor learns of its death through SIGCHLD. Since each level
- * waits for the next to exec or exit, the outcome is known when spawn_service() returns:
- * the service's pid, and whether its exec failed and why. */
+ * The supervisor clones an intermediate with CLONE_VFORK but without CLONE_VM: it gets a
+ * copy of our memory and we wait only while it lives, which is a few system calls: it
+ * calls setsid() and clones the service into that copy (CLONE_VM, no second copy of the
+ * page tables) with CLONE_PARENT, so that the service is born a child of the supervisor,
+ * then exits. The service so runs in its own session and process group without being
+ * their leader (it can never get a controlling terminal), and the supervisor learns of
+ * its death through SIGCHLD.
+ *
+ * The supervisor never waits on the service itself: it could be slow to exec, or stopped
+ * (SIGSTOP) by the user it has switched to (`user`) before it execs. Its first act, while
+ * it is still root's and nobody else can stop it, is to write its pid on a close-on-exec
+ * pipe, which spawn_service() reads; whatever follows comes later as an event on that
+ * pipe: a record saying what failed (the stage and errno), or the end of the pipe with
+ * nothing more, which means the exec happened (the kernel closes the pipe at exec, after
+ * the service has left our memory copy) -- spawn_report() reads it. Many starts are so
+ * under way at once, each exec on whatever core is free. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,23 +35,14 @@
 
 #define SPAWN_STACK (64 * 1024)
 
-/* The two children's stacks, in our memory. Under AddressSanitizer, the frames a child
- * left there when it exec'd stay poisoned in the shadow memory we share with it: they
- * are unpoisoned before each use, or the next child trips over them. */
+/* The children's stacks. The intermediate's is its own copy of this array, and the
+ * service's lives in the intermediate's copy of our memory, which it alone uses once the
+ * intermediate has exited: we never run on either, so neither is ever in use by two. */
 static char stack_mid[SPAWN_STACK] __attribute__((aligned(16)));
 static char stack_svc[SPAWN_STACK] __attribute__((aligned(16)));
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define UNPOISON(a) __asan_unpoison_memory_region((a), sizeof(a))
-#else
-#define UNPOISON(a) ((void)0)
-#endif
 
-/* What the children tell the supervisor, one write of a record each on a close-on-exec
- * pipe rather than in the memory they share: under valgrind, CLONE_VM is dropped and the
- * clones become forks, and the outcome must still get through. */
 struct spawn_rec {
-	char kind;        /* 'P': the service's pid (or -1 and err); 'E': it failed */
+	char kind;        /* 'P': the service's pid; 'F': the intermediate failed; 'E': exec failed */
 	pid_t pid;
 	int err;
 	char stage[12];
@@ -95,49 +95,41 @@ child_cloexec_all(void)
 		return;
 #endif
 	long max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 65536)
-		max = 65536;
+	if (max < 0 || max > 1048576)
+		max = 1048576;
 	for (int fd = 3; fd < max; fd++)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-static void
-child_stdio(const struct spawn_req *req, struct spawn_ctx *ctx)
-{
-	int fd = open(req->in_path, O_RDONLY);
-
-	if (fd == -1 || dup2(fd, 0) == -1)
-		child_fail(ctx, "stdin");
-	if (fd != 0)
-		(void)close(fd);
-	fd = open(req->out_path, O_WRONLY | O_NOFOLLOW | req->out_flags, 0644);
-	if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
-		child_fail(ctx, "open log");
-	if (fd > 2)
-		(void)close(fd);
-}
-
-/* The service, on its own stack in the supervisor's memory until it execs: it touches
- * nothing but its stack and ctx, and leaves through execve() or _exit(). */
+/* The service, in the intermediate's copy of our memory: it touches nothing but its
+ * stack and ctx, and leaves through execve() or _exit(). */
 static int
 child_exec(void *arg)
 {
 	struct spawn_ctx *ctx = arg;
 	const struct spawn_req *req = ctx->req;
 
+	tell(ctx, 'P', getpid(), 0, "");
 	child_reset_signals();
 	if (chdir(req->dir) == -1)
 		child_fail(ctx, "chdir");
 	if (req->cgroup_procs != NULL) { /* joined before anything of the service runs */
-		int fd = open(req->cgroup_procs, O_WRONLY);
+		int fd = open(req->cgroup_procs, O_WRONLY | O_CLOEXEC);
 		if (fd == -1 || write(fd, "0\n", 2) != 2)
 			child_fail(ctx, "cgroup");
 		(void)close(fd);
 	}
-	child_stdio(req, ctx); /* as ourselves: the log may not be the user's to open */
+	/* the supervisor opened them (relative to its directories, never through a path
+	 * someone could change); dup2 clears close-on-exec */
+	if (dup2(req->in_fd, 0) == -1)
+		child_fail(ctx, "stdin");
+	if (dup2(req->out_fd, 1) == -1 || dup2(req->out_fd, 2) == -1)
+		child_fail(ctx, "open log");
 	if (req->user != NULL && (setgroups((size_t)req->user->ngroups, req->user->groups) == -1 ||
 				  setgid(req->user->gid) == -1 || setuid(req->user->uid) == -1))
 		child_fail(ctx, "user");
+	if (req->nofile != NULL && setrlimit(RLIMIT_NOFILE, req->nofile) == -1)
+		child_fail(ctx, "rlimit");
 	child_cloexec_all();
 	if (req->notify_fd != -1) { /* dup2 clears close-on-exec, except onto itself */
 		if (req->notify_fd == req->notify_num ? fd_set_cloexec(req->notify_num, 0) == -1
@@ -152,17 +144,16 @@ static int
 intermediate(void *arg)
 {
 	struct spawn_ctx *ctx = arg;
-	pid_t pid;
 
 	if (setsid() == -1) {
-		tell(ctx, 'P', -1, errno, "setsid");
+		tell(ctx, 'F', -1, errno, "setsid");
 		_exit(1);
 	}
-	/* CLONE_VFORK: we go on once the service has exec'd or failed, so its record, if
-	 * any, comes first */
-	pid = clone(child_exec, stack_svc + sizeof stack_svc,
-		    CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, ctx);
-	tell(ctx, 'P', pid, pid == -1 ? errno : 0, "fork");
+	if (clone(child_exec, stack_svc + sizeof stack_svc, CLONE_VM | CLONE_PARENT | SIGCHLD,
+		  ctx) == -1) {
+		tell(ctx, 'F', -1, errno, "fork");
+		_exit(1);
+	}
 	_exit(0);
 }
 
@@ -170,51 +161,71 @@ int
 spawn_service(const struct spawn_req *req, struct spawn_res *res)
 {
 	struct spawn_ctx ctx = { .req = req };
-	struct spawn_rec r, failed = { .kind = 0 };
-	pid_t mid, pid = -1;
-	int p[2], err = EAGAIN;
+	struct spawn_rec r;
+	pid_t mid;
+	int p[2], err;
 	sigset_t all, old;
+	ssize_t n;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return -1;
 	ctx.fd = p[1];
-	/* no handler of ours may run on a child's stack in our memory */
+	/* no handler of ours may run in the children before they reset the signals */
 	sigfillset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, &old) == -1) {
 		err = errno;
-		goto out;
+		goto fail;
 	}
-	UNPOISON(stack_mid);
-	UNPOISON(stack_svc);
-	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VM | CLONE_VFORK | SIGCHLD,
-		    &ctx);
+	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VFORK | SIGCHLD, &ctx);
 	err = errno;
 	/* it has exited (CLONE_VFORK): reap it here, so the loop only sees services die */
 	while (mid != -1 && waitpid(mid, NULL, 0) == -1 && errno == EINTR)
 		;
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	if (mid == -1)
-		goto out;
-	fd_close(p[1]); /* the children's copies are closed too: exec'd, or exited */
+		goto fail;
+	fd_close(p[1]); /* the intermediate's copy is closed: the service's is the last */
 	p[1] = -1;
-	while (fd_read(p[0], &r, sizeof r) == (ssize_t)sizeof r) {
-		if (r.kind == 'E')
-			failed = r;
-		else if (r.kind == 'P' && (pid = r.pid) == -1)
-			err = r.err;
+	/* the service's first record, written before it can be stopped by anyone but root;
+	 * the end of the pipe here means it never ran */
+	n = fd_read(p[0], &r, sizeof r);
+	if (n != (ssize_t)sizeof r || r.kind != 'P') {
+		err = n == (ssize_t)sizeof r && r.kind == 'F' ? r.err : EIO;
+		goto fail;
 	}
-	if (pid <= 0)
-		goto out;
-	res->pid = pid;
+	if (fd_set_nonblock(p[0], 1) == -1) {
+		err = errno;
+		(void)kill(r.pid, SIGKILL); /* our child: reaped as any other */
+		goto fail;
+	}
+	res->pid = r.pid;
 	res->pgid = mid;
-	res->exec_err = failed.kind == 'E' ? failed.err : 0;
-	snprintf(res->stage, sizeof res->stage, "%s", failed.kind == 'E' ? failed.stage : "");
-	fd_close(p[0]);
+	res->report_fd = p[0];
 	return 0;
-out:
+fail:
 	fd_close(p[0]);
 	if (p[1] != -1)
 		fd_close(p[1]);
 	errno = err;
 	return -1;
+}
+
+int
+spawn_report(int fd, int *err, char *stage, size_t size)
+{
+	struct spawn_rec r;
+	ssize_t n;
+	int failed = 0;
+
+	while ((n = fd_read(fd, &r, sizeof r)) == (ssize_t)sizeof r) {
+		if (r.kind != 'E')
+			continue;
+		failed = 1;
+		*err = r.err;
+		snprintf(stage, size, "%s", r.stage);
+	}
+	if (n == -1 && errno == EAGAIN)
+		return failed ? -1 : 0;
+	/* the end: exec'd, or gone; a record cut short is not one */
+	return failed ? -1 : 1;
 }

@@ -7,13 +7,14 @@
 #ifndef SUP_H
 #define SUP_H
 
-#include <poll.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "paths.h"
 #include "proto.h"
 #include "status.h"
+#include "theap.h"
 
 #define RESTART_SPACING_MS 1000   /* two starts of one service are at least this apart */
 #define RESTART_STABLE_MS 10000   /* a death after this much running resets the backoff */
@@ -23,6 +24,7 @@
 #define RESCAN_FALLBACK_MS 1000   /* periodic scan when inotify is not available */
 
 #define TIMEOUT_FINISH_DEFAULT_MS 5000
+#define OUTPUT_LOG_SIZE 1048576   /* log-size default: bytes of log/NAME/current before rotation */
 #define TIMEOUT_PIDFILE_MS 5000   /* a `pidfile` service's launcher has this long to write it */
 #define PIDFILE_POLL_MS 50
 #define WSTATUS_UNKNOWN (-1)      /* the exit of a process that was not our child */
@@ -36,23 +38,58 @@ struct svuser {
 	gid_t groups[SVUSER_GROUPS_MAX];
 };
 
+/* What a descriptor in the loop's epoll set is for: the loop dispatches on kind, obj is
+ * the service (or client) it belongs to. Services hold one for each kind they use. */
+enum ev_kind {
+	EV_SIGNAL, EV_CONTROL, EV_INOTIFY, EV_WAITER,
+	/* a service's: */
+	EV_NOTIFY,   /* notification-fd pipe */
+	EV_SDNOTIFY, /* sd_notify socket */
+	EV_PIDFD,    /* a taken-over process: its death */
+	EV_SPAWN,    /* a start under way: its exec report */
+	EV_OUTPUT,   /* its output, when the supervisor writes it (no log/) */
+	EV_KINDS
+};
+#define EV_SV_FIRST EV_NOTIFY
+struct evsrc {
+	enum ev_kind kind;
+	void *obj;
+};
+
+/* What a timer in the heap is for (a struct theap_node first in each). */
+enum tm_kind { TM_SERVICE, TM_WAITER, TM_RESCAN, TM_OUTPUT };
+struct timer {
+	struct theap_node node; /* first: the heap hands back node pointers */
+	enum tm_kind kind;
+	void *obj;
+};
+
 struct service {
 	struct sv_status st;       /* what users see: written to status/NAME on each change */
 	struct service *next;      /* sup.services, in order of discovery */
 	struct service *hnext;     /* hash chain by name */
+	struct service *pnext;     /* hash chain by st.pid (registry.c) */
+	struct service *gnext;     /* hash chain by st.pgid */
+	struct service *dnext;     /* sup.graveyard: forgotten, freed after the loop pass */
 	struct service *logger;    /* its log/ service, or NULL */
 	struct service *main;      /* for a logger: the service it logs for (NULL once gone) */
 	int present;               /* seen by the latest scan */
 	int removed;               /* directory gone: stop, then forget */
 	int exec_errno;            /* the latest spawn's exec failed: why; else 0 */
 	char exec_stage[16];
+	int spawn_fd;              /* the latest spawn's exec report, until it ends; -1 */
+	int out_fd;                /* no log/: the FIFO RUNDIR/pipe/NAME we read its output from */
+	struct output *out;        /* what output.c keeps of it (NULL while it wrote nothing) */
+	struct evsrc ev[EV_KINDS - EV_SV_FIRST];
+	struct timer timer;        /* restart, kill, finish or pidfile deadline */
 	int pipe_fd;               /* a logger: its FIFO RUNDIR/pipe/NAME, held O_RDWR; -1 */
 	int notify_rfd;            /* notification-fd pipe, read until the newline; -1 */
 	int sdnotify_fd;           /* sd_notify socket RUNDIR/notify/NAME (`notify`); -1 */
+	int sdnotify_abstract;     /* it is an abstract socket (a `user` service) */
+	char *sdnotify_path;       /* what NOTIFY_SOCKET says (malloc'ed while the socket is) */
 	int pidfd;                 /* st.pid's pidfd while it runs (signals go through it); -1 */
 	int adopted;               /* st.pid is not our child: its exit comes on pidfd */
 	int64_t start_ms;          /* monotonic: the latest spawn */
-	int64_t deadline_ms;       /* monotonic: restart, kill, finish or pidfile; CLOCK_NEVER */
 	int64_t state_ms;          /* monotonic: entered st.state */
 	int short_deaths;          /* deaths in a row within RESTART_STABLE_MS of a start */
 	int killed;                /* SIGKILL already sent in this stop */
@@ -62,6 +99,7 @@ struct service {
 	/* settings, read at each start */
 	int down_signal;
 	int64_t timeout_kill_ms, timeout_finish_ms;
+	int64_t log_size;          /* log-size: bytes of current before it is rotated */
 	int notify_num;            /* notification-fd, -1 none */
 	char *pidfile;             /* absolute, malloc'ed; NULL: none */
 	int64_t pidfile_until_ms;  /* launcher exited: wait for the pid file until then */
@@ -76,14 +114,25 @@ struct waiter;
 struct sup {
 	struct paths paths;
 	int foreground;
-	int status_dirfd, reply_dirfd, svlog_dirfd, pipe_dirfd, notify_dirfd;
-	int sig_fd, ino_fd, ctl_rfd, ctl_wfd, lock_fd;
+	int run_dirfd, status_dirfd, reply_dirfd, svlog_dirfd, pipe_dirfd, notify_dirfd;
+	int devnull_fd;            /* O_RDONLY: the services' stdin */
+	int sig_fd, ino_fd, ctl_rfd, ctl_wfd, lock_fd, ep_fd;
 	int ino_wd;                /* SVDIR's watch, -1 when it failed (fallback scans) */
+	struct evsrc ev_sig, ev_ctl, ev_ino;
 	struct service *services;
-	struct service **hash;
-	size_t nhash, nservices;
+	struct service **hash, **ptab, **gtab; /* by name, by pid, by process group */
+	size_t nhash, nptab, nservices;
+	size_t nrunning;           /* services with a process (st.pid > 0) */
+	struct service *graveyard; /* forgotten during this loop pass */
+	pid_t *leftover_sids;      /* sessions to clear of leftovers at the end of the pass */
+	size_t nleftover, leftover_cap;
 	struct waiter *waiters;
-	int64_t rescan_ms;         /* monotonic: pending rescan, CLOCK_NEVER */
+	struct theap timers;
+	struct timer rescan;       /* pending rescan */
+	struct timer out_retry;    /* output.c: writes to retry (a full disk) */
+	struct service *out_blocked;
+	struct rlimit nofile;      /* RLIMIT_NOFILE as we found it, for the services */
+	char svdir_unsafe[STATUS_REASON_MAX]; /* as root: why SVDIR cannot be trusted; "" */
 	int shutting_down;
 	int reexec;                /* asked for: loop_run() returns, main() execs */
 	char self[PATH_MAX];       /* our binary, for reexec */
@@ -100,6 +149,9 @@ struct service *service_new(struct sup *s, const char *name, int normally_up,
 			    struct service *main);
 void service_forget(struct sup *s, struct service *sv);
 struct service *service_by_pid(struct sup *s, pid_t pid);
+struct service *service_by_pgid(struct sup *s, pid_t pgid);
+void service_set_pid(struct sup *s, struct service *sv, pid_t pid, pid_t pgid);
+void graveyard_free(struct sup *s);
 
 /* service.c */
 void service_want(struct sup *s, struct service *sv, enum sv_want w, int restart);
@@ -110,6 +162,8 @@ void service_on_exit(struct sup *s, struct service *sv, int wstatus);
 void service_on_notify(struct sup *s, struct service *sv);
 void service_on_sdnotify(struct sup *s, struct service *sv);
 void service_on_pidfd(struct sup *s, struct service *sv);
+void service_on_spawn(struct sup *s, struct service *sv);
+void leftovers_run(struct sup *s);
 int service_adopt(struct sup *s, struct service *sv);
 void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
 int service_cond(const struct service *sv, enum proto_cond c);
@@ -119,20 +173,23 @@ struct spawn_req {
 	const char *dir;       /* absolute: the child's working directory */
 	char *const *argv;     /* argv[0]: the program, relative to dir */
 	char *const *envp;
-	const char *in_path;   /* stdin: opened O_RDONLY ("/dev/null", or the log FIFO) */
-	const char *out_path;  /* stdout and stderr: opened O_WRONLY | out_flags */
-	int out_flags;         /* O_APPEND | O_CREAT for a file, 0 for the log FIFO */
+	int in_fd;             /* stdin: /dev/null, or for a logger its FIFO */
+	int out_fd;            /* stdout and stderr: the FIFO to its logger or to us */
 	int notify_fd;         /* -1, or a descriptor to hand over as notify_num */
 	int notify_num;
 	const struct svuser *user; /* NULL: as we are */
 	const char *cgroup_procs;  /* NULL, or the cgroup.procs to join before exec */
+	const struct rlimit *nofile; /* RLIMIT_NOFILE to give back (ours is raised), or NULL */
 };
 struct spawn_res {
 	pid_t pid, pgid;
-	int exec_err;          /* 0: exec'd; else why it did not (pid is then a zombie to reap) */
-	char stage[12];        /* what failed: "chdir", "open log", "exec"... */
+	int report_fd;         /* nonblocking: what spawn_report() reads */
 };
+/* 0 with res filled, or -1 with errno: nothing runs. */
 int spawn_service(const struct spawn_req *req, struct spawn_res *res);
+/* The exec report: 1 exec'd (or gone without a word), 0 nothing yet, -1 the exec failed
+ * with *err at stage. Once it returns other than 0, close the descriptor. */
+int spawn_report(int fd, int *err, char *stage, size_t size);
 
 /* svdir.c */
 int svdir_path(const struct sup *s, const struct service *sv, const char *file, char *buf,
@@ -140,14 +197,19 @@ int svdir_path(const struct sup *s, const struct service *sv, const char *file, 
 int svdir_has(const struct sup *s, const struct service *sv, const char *file, int exec);
 void svdir_settings(struct sup *s, struct service *sv);
 int svdir_user(struct sup *s, struct service *sv); /* -1 with st.reason: cannot run as user */
+/* As root: 0 when the service's directory and files can be changed by nobody but root
+ * (the safe-path rule), else -1 with why naming the file and its owner. */
+int svdir_trust(struct sup *s, const struct service *sv, char *why, size_t why_size);
+void svdir_check_root(struct sup *s); /* at each scan: can SVDIR itself be trusted? */
 char **svdir_env(struct sup *s, struct service *sv, const char *notify_socket, char *why,
 		 size_t why_size);
 int svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 		  size_t why_size);
 
 /* notify.c */
-int notify_pipe(struct service *sv);
-int notify_read_fd(struct service *sv);
+int notify_pipe(struct sup *s, struct service *sv);
+void notify_close_fd(struct sup *s, struct service *sv);
+int notify_read_fd(struct sup *s, struct service *sv);
 int notify_socket(struct sup *s, struct service *sv, char *path, size_t size, char *why,
 		  size_t why_size);
 void notify_close(struct sup *s, struct service *sv);
@@ -158,6 +220,7 @@ int notify_read_socket(struct service *sv, char *status_text, size_t text_size,
 int cgroup_init(struct sup *s, const char *dir);
 int cgroup_prepare(const struct sup *s, const struct service *sv, char *buf, size_t size);
 void cgroup_kill(const struct sup *s, const struct service *sv);
+int cgroup_has(const struct sup *s, const struct service *sv, pid_t pid);
 void cgroup_remove(const struct sup *s, const struct service *sv);
 
 /* scan.c */
@@ -170,15 +233,28 @@ int control_open(struct sup *s);
 void control_on_readable(struct sup *s, int64_t now);
 void control_close(struct sup *s);
 void waiters_on_change(struct sup *s, struct service *sv);
-void waiters_on_deadline(struct sup *s, int64_t now);
-int64_t waiters_next_deadline(const struct sup *s);
-int waiters_pollfds(struct sup *s, struct pollfd *pfd, int max);
-void waiters_on_poll(struct sup *s, const struct pollfd *pfd, int n);
-int waiters_count(const struct sup *s);
+void waiter_on_deadline(struct sup *s, struct waiter *w);
+void waiter_on_event(struct sup *s, struct waiter *w, unsigned events);
+void waiters_reap(struct sup *s);
 void waiters_shutdown_reply(struct sup *s);
 void waiters_abort(struct sup *s, const char *why); /* every wait ends, failed */
 
+/* output.c: the output of services without log/, into RUNDIR/log/NAME (bounded) */
+int output_open(struct sup *s, struct service *sv);
+void output_on_readable(struct sup *s, struct service *sv);
+void output_on_retry(struct sup *s, int64_t now);
+void output_close(struct sup *s, struct service *sv);
+
 /* loop.c */
+void loop_init(struct sup *s);
+/* Watches fd for events (EPOLLIN...) as what e says; loop_unwatch() before closing it. */
+int loop_watch(struct sup *s, int fd, struct evsrc *e, unsigned events);
+void loop_rewatch(struct sup *s, int fd, struct evsrc *e, unsigned events);
+void loop_unwatch(struct sup *s, int fd);
+/* A service's event source of that kind. */
+struct evsrc *loop_sv_src(struct service *sv, enum ev_kind kind);
+/* Arms (or with CLOCK_NEVER disarms) a timer. */
+void timer_set(struct sup *s, struct timer *t, int64_t at);
 int loop_run(struct sup *s); /* 0: shut down; 1: re-exec asked for */
 
 #endif

@@ -2,6 +2,7 @@
  * value is logged and shown in the status with the default used), its env/, its pid
  * file. The README's "Service directory" is the contract. */
 #define _GNU_SOURCE /* getgrouplist() */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -17,6 +18,7 @@
 #include "fdio.h"
 #include "log.h"
 #include "proc.h"
+#include "safepath.h"
 #include "settings.h"
 #include "sig.h"
 #include "sup.h"
@@ -57,6 +59,111 @@ svdir_has(const struct sup *s, const struct service *sv, const char *file, int e
 	return exec ? S_ISREG(st.st_mode) && (st.st_mode & 0111) : 1;
 }
 
+/* --- trust (as root): the safe-path rule for the service's directory and files --- */
+
+void
+svdir_check_root(struct sup *s)
+{
+	char why[STATUS_REASON_MAX];
+
+	s->svdir_unsafe[0] = '\0';
+	if (geteuid() == 0 && safepath_check(s->paths.svdir, 0, 1, why, sizeof why) == -1) {
+		if (strcmp(why, s->svdir_unsafe) != 0)
+			log_warnx("%s: no service will be started: %s", s->paths.svdir, why);
+		snprintf(s->svdir_unsafe, sizeof s->svdir_unsafe, "%s", why);
+	}
+}
+
+/* path, which may not exist: root's (or a link whose target and way are), written by
+ * nobody else. */
+static int
+trust_one(const char *path, char *why, size_t why_size)
+{
+	char w[PATH_MAX + 64];
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, why_size, "untrusted: %.100s: %s", path, strerror(errno));
+		return -1;
+	}
+	if ((S_ISLNK(st.st_mode) ? safepath_check(path, 0, 1, w, sizeof w)
+				 : safepath_owner_ok(path, st.st_uid, st.st_gid, st.st_mode, 0, w, sizeof w)) == -1) {
+		snprintf(why, why_size, "untrusted: %.140s", w);
+		return -1;
+	}
+	return 0;
+}
+
+/* The entries of env/: a file that its owner may change sets a variable of a root
+ * service (LD_PRELOAD...). */
+static int
+trust_envdir(const char *dir, char *why, size_t why_size)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	if (d == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : trust_one(dir, why, why_size);
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+			continue; /* envdir_apply() says so */
+		r = trust_one(path, why, why_size);
+	}
+	closedir(d);
+	return r;
+}
+
+int
+svdir_trust(struct sup *s, const struct service *sv, char *why, size_t why_size)
+{
+	static const char *const files[] = {
+		"run", "finish", "up", "down", "user", "env", "log", "log/run", "log/finish",
+		"log/user", "log/env",
+	};
+	char dir[PATH_MAX], path[PATH_MAX], w[PATH_MAX + 64];
+	struct stat st;
+
+	if (geteuid() != 0)
+		return 0;
+	if (s->svdir_unsafe[0] != '\0') {
+		snprintf(why, why_size, "untrusted: %.140s", s->svdir_unsafe);
+		return -1;
+	}
+	/* the directory (SVDIR/NAME, which may be a symbolic link, and for a logger
+	 * SVDIR/NAME/log too), then its files */
+	if (svdir_path(s, sv->main != NULL ? sv->main : sv, NULL, dir, sizeof dir) == -1 ||
+	    lstat(dir, &st) == -1) {
+		snprintf(why, why_size, "untrusted: %.100s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode) ? safepath_check(dir, 0, 1, w, sizeof w)
+				: safepath_owner_ok(dir, st.st_uid, st.st_gid, st.st_mode, 0, w, sizeof w)) {
+		snprintf(why, why_size, "untrusted: %.140s", w);
+		return -1;
+	}
+	if (sv->main != NULL) {
+		if (svdir_path(s, sv, NULL, dir, sizeof dir) == -1 || trust_one(dir, why, why_size) == -1)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		if (sv->main != NULL && strncmp(files[i], "log", 3) == 0)
+			continue; /* a logger has no log/ of its own */
+		if (path_join(path, sizeof path, dir, files[i], NULL) == -1 ||
+		    trust_one(path, why, why_size) == -1)
+			return -1;
+		if ((strcmp(files[i], "env") == 0 || strcmp(files[i], "log/env") == 0) &&
+		    trust_envdir(path, why, why_size) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* A settings file into text: 1 when read, 0 when absent, -1 when unreadable. */
 static int
 read_setting(struct sup *s, struct service *sv, const char *file, char *text, size_t size)
@@ -67,7 +174,7 @@ read_setting(struct sup *s, struct service *sv, const char *file, char *text, si
 	    fd_slurp(path, text, size, 0) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(text, size, "%s", strerror(errno));
+		snprintf(text, size, "%s", errno == EINVAL ? "not a regular file" : strerror(errno));
 		return -1;
 	}
 	return 1;
@@ -164,12 +271,85 @@ svdir_env(struct sup *s, struct service *sv, const char *notify_socket, char *wh
 			    why_size);
 }
 
+/* The pid file is the service user's to write, and so is its directory, often: it is
+ * read without following a symbolic link that user could have planted anywhere on its
+ * path (each component of the path as given is looked at with lstat, and a link is
+ * followed only when root or we own it: nobody else can make one of those), and only
+ * when it is a regular file, which is looked at before it is opened (fd_open_regular):
+ * a device is never opened. -1 with why, or its length. */
+static ssize_t
+read_pidfile(const char *path, char *text, size_t size, char *why, size_t why_size)
+{
+	char prefix[PATH_MAX];
+	ssize_t n;
+
+	for (const char *p = strchr(path + 1, '/');; p = strchr(p + 1, '/')) {
+		size_t len = p != NULL ? (size_t)(p - path) : strlen(path);
+		struct stat st;
+		if (len >= sizeof prefix)
+			break;
+		memcpy(prefix, path, len);
+		prefix[len] = '\0';
+		if (lstat(prefix, &st) == -1)
+			break; /* the open below says why */
+		if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid()) {
+			snprintf(why, why_size, "pidfile %s: %s is a symbolic link of uid %ld", path, prefix,
+				 (long)st.st_uid);
+			return -1;
+		}
+		if (p == NULL)
+			break;
+	}
+	n = fd_slurp(path, text, size, 1);
+	if (n == -1 && errno != ENOENT)
+		snprintf(why, why_size, "pidfile %s: %s", path,
+			 errno == ELOOP ? "is a symbolic link" : errno == EINVAL ? "not a regular file"
+											: strerror(errno));
+	return n;
+}
+
+/* Whether pid may be taken for the service's daemon: a process reparented to us (an
+ * orphan of ours: a double-forking daemon is exactly that), running as the service's
+ * user, in no other service's process group or session (nor, with -c, outside the
+ * service's cgroup), and not another service's already. 1, or 0 with why. */
+static int
+pid_trusted(struct sup *s, const struct service *sv, pid_t pid, char *why, size_t why_size)
+{
+	const struct service *o;
+	uid_t ruid, euid;
+	pid_t pgid = getpgid(pid), sid = getsid(pid);
+
+	if (proc_parent(pid) != getpid()) {
+		snprintf(why, why_size, "pidfile %s: pid %ld is not a daemon of this service",
+			 sv->pidfile, (long)pid);
+		return 0;
+	}
+	if ((o = service_by_pid(s, pid)) != NULL || (o = service_by_pgid(s, pgid)) != NULL ||
+	    (o = service_by_pgid(s, sid)) != NULL) {
+		if (o != sv) {
+			snprintf(why, why_size, "pidfile %s: pid %ld is a process of service %s",
+				 sv->pidfile, (long)pid, o->st.name);
+			return 0;
+		}
+	}
+	if (sv->has_user && (proc_uids(pid, &ruid, &euid) == -1 || ruid != sv->user.uid ||
+			     euid != sv->user.uid)) {
+		snprintf(why, why_size, "pidfile %s: pid %ld does not run as the service's user",
+			 sv->pidfile, (long)pid);
+		return 0;
+	}
+	if (!cgroup_has(s, sv, pid)) {
+		snprintf(why, why_size, "pidfile %s: pid %ld is not in the service's cgroup",
+			 sv->pidfile, (long)pid);
+		return 0;
+	}
+	return 1;
+}
+
 /* The daemon a `pidfile` service's launcher left behind. 1 with *pid when found and
- * trusted; 0 when not (yet): no file, or (with why) a pid that is gone or not a
- * descendant of ours, such as a stale file the new daemon has yet to replace; -1 with why
- * when the file does not hold a pid. Descendants
- * are recognised by their parent: an orphan is reparented to us, the child subreaper, and
- * a classic double-forking daemon is exactly that. */
+ * trusted; 0 when not (yet): no file, or (with why) a pid that is gone or not to be
+ * trusted (above), such as a stale file the new daemon has yet to replace; -1 with why
+ * when the file cannot be read or does not hold a pid. */
 int
 svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 	      size_t why_size)
@@ -177,14 +357,10 @@ svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 	char text[64];
 	long v = 0;
 	size_t i = 0;
-	ssize_t n = fd_slurp(sv->pidfile, text, sizeof text, 0);
+	ssize_t n = read_pidfile(sv->pidfile, text, sizeof text, why, why_size);
 
-	if (n == -1) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(why, why_size, "pidfile %s: %s", sv->pidfile, strerror(errno));
-		return -1;
-	}
+	if (n == -1)
+		return errno == ENOENT ? 0 : -1;
 	while (i < (size_t)n && (text[i] == ' ' || text[i] == '\t'))
 		i++;
 	if (i == (size_t)n)
@@ -198,13 +374,10 @@ svdir_pidfile(struct sup *s, const struct service *sv, pid_t *pid, char *why,
 		snprintf(why, why_size, "pidfile %s: not a pid", sv->pidfile);
 		return -1;
 	}
-	if (proc_parent((pid_t)v) != getpid() || service_by_pid(s, (pid_t)v) != NULL) {
-		/* stale (left by a daemon that died) or foreign: not trusted, ever; but the
-		 * new daemon may not have replaced it yet, so it is "not yet" until the end */
-		snprintf(why, why_size, "pidfile %s: pid %ld is not a daemon of this service",
-			 sv->pidfile, v);
+	/* stale (left by a daemon that died) or foreign: not trusted, ever; but the new
+	 * daemon may not have replaced it yet, so it is "not yet" until the end */
+	if (!pid_trusted(s, sv, (pid_t)v, why, why_size))
 		return 0;
-	}
 	*pid = (pid_t)v;
 	return 1;
 }
