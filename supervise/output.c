@@ -98,6 +98,22 @@ fail:
 	return -1;
 }
 
+int
+output_check(struct sup *s, const struct service *sv, char *why, size_t why_size)
+{
+	char file[SVREF_MAX + 1], w[PATH_MAX + 256];
+	int fd;
+
+	svname_to_file(sv->st.name, file);
+	fd = open_logdir(s, file, w, sizeof w);
+	if (fd == -1) {
+		snprintf(why, why_size, "%.*s", (int)why_size - 1, w);
+		return -1;
+	}
+	fd_close(fd);
+	return 0;
+}
+
 /* A regular file of ours in dfd, for appending; *size its length. */
 static int
 open_current(int dfd, int excl, off_t *size)
@@ -196,8 +212,7 @@ block(struct sup *s, struct service *sv, const char *data, size_t n)
 		o->next_blocked = s->out_blocked;
 		s->out_blocked = sv;
 		loop_rewatch(s, sv->out_fd, loop_sv_src(sv, EV_OUTPUT), 0);
-		if (s->out_retry.node.at == CLOCK_NEVER)
-			timer_set(s, &s->out_retry, clock_ms() + OUTPUT_RETRY_MS);
+		output_retry_soon(s);
 	}
 	o->len += n;
 }
@@ -228,10 +243,18 @@ output_on_readable(struct sup *s, struct service *sv)
 }
 
 void
+output_retry_soon(struct sup *s)
+{
+	if (s->out_retry.node.at == CLOCK_NEVER)
+		timer_set(s, &s->out_retry, clock_ms() + OUTPUT_RETRY_MS);
+}
+
+void
 output_on_retry(struct sup *s, int64_t now)
 {
 	struct service **pp = &s->out_blocked;
 
+	service_status_retry(s);
 	while (*pp != NULL) {
 		struct service *sv = *pp;
 		struct output *o = sv->out;
@@ -245,7 +268,7 @@ output_on_retry(struct sup *s, int64_t now)
 		*pp = o->next_blocked;
 		loop_rewatch(s, sv->out_fd, loop_sv_src(sv, EV_OUTPUT), EPOLLIN);
 	}
-	if (s->out_blocked != NULL)
+	if (s->out_blocked != NULL || s->status_dirty != NULL)
 		timer_set(s, &s->out_retry, now + OUTPUT_RETRY_MS);
 }
 

@@ -231,6 +231,11 @@ service_forget(struct sup *s, struct service *sv)
 	}
 	timer_set(s, &sv->timer, CLOCK_NEVER);
 	service_set_pid(s, sv, 0, 0);
+	for (pp = &s->status_dirty; sv->status_dirty && *pp != NULL; pp = &(*pp)->dirty_next)
+		if (*pp == sv) {
+			*pp = sv->dirty_next;
+			break;
+		}
 	if (sv->pidfd != -1) {
 		loop_unwatch(s, sv->pidfd);
 		fd_close(sv->pidfd);

@@ -37,12 +37,41 @@
 #include "sig.h"
 #include "sup.h"
 
+/* A status file that cannot be written (a full RUNDIR) must not go on saying what is no
+ * longer true: it is removed, and written again as soon as it can be (retried with the
+ * output, output.c). */
 static void
 status_save(struct sup *s, struct service *sv)
 {
-	if (status_write(s->status_dirfd, &sv->st) == -1)
-		log_warn("unable to write the status of %s in %s/%s", sv->st.name,
+	char file[SVREF_MAX + 1];
+
+	if (status_write(s->status_dirfd, &sv->st) == 0)
+		return;
+	if (!sv->status_dirty)
+		log_warn("unable to write the status of %s in %s/%s; retrying", sv->st.name,
 			 s->paths.rundir, RUN_STATUS);
+	svname_to_file(sv->st.name, file);
+	(void)unlinkat(s->status_dirfd, file, 0); /* possible on a full file system */
+	if (!sv->status_dirty) {
+		sv->status_dirty = 1;
+		sv->dirty_next = s->status_dirty;
+		s->status_dirty = sv;
+	}
+	output_retry_soon(s);
+}
+
+void
+service_status_retry(struct sup *s)
+{
+	struct service *list = s->status_dirty;
+
+	s->status_dirty = NULL;
+	while (list != NULL) {
+		struct service *sv = list;
+		list = sv->dirty_next;
+		sv->status_dirty = 0;
+		status_save(s, sv);
+	}
 }
 
 /* The one way a state changes. */
@@ -153,6 +182,11 @@ stdio_fds(struct sup *s, struct service *sv, int *in, int *out)
 		svname_to_file(sv->main->st.name, file);
 		if ((*in = fifo_open(s, file, O_RDONLY)) == -1)
 			goto fail;
+	}
+	if (sv->logger == NULL && output_check(s, sv, sv->st.reason, sizeof sv->st.reason) == -1) {
+		if (*in != s->devnull_fd)
+			fd_close(*in);
+		return -1;
 	}
 	if (sv->logger == NULL && output_open(s, sv) == -1)
 		goto fail;

@@ -71,6 +71,8 @@ struct service {
 	struct service *pnext;     /* hash chain by st.pid (registry.c) */
 	struct service *gnext;     /* hash chain by st.pgid */
 	struct service *dnext;     /* sup.graveyard: forgotten, freed after the loop pass */
+	struct service *dirty_next; /* sup.status_dirty: a status file to write again */
+	int status_dirty;
 	struct service *logger;    /* its log/ service, or NULL */
 	struct service *main;      /* for a logger: the service it logs for (NULL once gone) */
 	int present;               /* seen by the latest scan */
@@ -131,6 +133,7 @@ struct sup {
 	struct timer rescan;       /* pending rescan */
 	struct timer out_retry;    /* output.c: writes to retry (a full disk) */
 	struct service *out_blocked;
+	struct service *status_dirty; /* status files that could not be written */
 	struct rlimit nofile;      /* RLIMIT_NOFILE as we found it, for the services */
 	char svdir_unsafe[STATUS_REASON_MAX]; /* as root: why SVDIR cannot be trusted; "" */
 	int shutting_down;
@@ -163,6 +166,7 @@ void service_on_notify(struct sup *s, struct service *sv);
 void service_on_sdnotify(struct sup *s, struct service *sv);
 void service_on_pidfd(struct sup *s, struct service *sv);
 void service_on_spawn(struct sup *s, struct service *sv);
+void service_status_retry(struct sup *s);
 void leftovers_run(struct sup *s);
 int service_adopt(struct sup *s, struct service *sv);
 void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
@@ -241,8 +245,11 @@ void waiters_abort(struct sup *s, const char *why); /* every wait ends, failed *
 
 /* output.c: the output of services without log/, into RUNDIR/log/NAME (bounded) */
 int output_open(struct sup *s, struct service *sv);
+/* Can its log directory be written? 0, or -1 with why (a directory that is not ours). */
+int output_check(struct sup *s, const struct service *sv, char *why, size_t why_size);
 void output_on_readable(struct sup *s, struct service *sv);
 void output_on_retry(struct sup *s, int64_t now);
+void output_retry_soon(struct sup *s); /* arms the retry timer (status files use it too) */
 void output_close(struct sup *s, struct service *sv);
 
 /* loop.c */

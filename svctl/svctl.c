@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -118,6 +120,26 @@ free_names(char **v, int n)
 	for (int i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/* A RUNDIR we may not enter is another user's supervisor: say so, not "not running". */
+static void
+check_access(const struct paths *p)
+{
+	struct stat st;
+	struct passwd *pw;
+
+	if (stat(p->rundir, &st) == -1) {
+		if (errno == EACCES)
+			log_fatalx("permission denied: %s cannot be reached", p->rundir);
+		return;
+	}
+	if (access(p->rundir, X_OK) == 0 || errno != EACCES)
+		return;
+	pw = getpwuid(st.st_uid);
+	if (pw != NULL)
+		log_fatalx("permission denied: %s belongs to %s", p->rundir, pw->pw_name);
+	log_fatalx("permission denied: %s belongs to uid %ld", p->rundir, (long)st.st_uid);
 }
 
 static int
@@ -266,6 +288,7 @@ main(int argc, char **argv)
 		usage();
 	if (paths_resolve(&p, opt_d, opt_r) == -1)
 		log_fatal("paths");
+	check_access(&p);
 	cmd = argv[0];
 	argc--;
 	argv++;

@@ -329,8 +329,9 @@ while :; do sleep 1; done' timeout-kill=500
 		make_service "s$n" 'echo >&5; exec sleep 1000' notification-fd=5
 		names+=("s$n")
 	done
-	# a soft limit of 25: a few services start, the others fail with EMFILE
-	(ulimit -S -n 25 && exec "$BIN/supervise" -f -d "$SV" -r "$RUN" 2>>"$SUPLOG" 3>&-) &
+	# a limit of 25 (soft and hard: the supervisor raises its soft limit to the hard one):
+	# a few services start, the others fail with EMFILE
+	(ulimit -n 25 && exec "$BIN/supervise" -f -d "$SV" -r "$RUN" 2>>"$SUPLOG" 3>&-) &
 	SUP_PID=$!
 	wait_until 10 grep -q 'started (pid' "$SUPLOG"
 	wait_until 10 log_has "Too many open files"
@@ -343,7 +344,7 @@ while :; do sleep 1; done' timeout-kill=500
 	run svctl status
 	assert_success
 	assert_output --partial 'Too many open files'
-	prlimit --pid "$SUP_PID" --nofile=1024:
+	prlimit --pid "$SUP_PID" --nofile=1024:1024
 	wait_until 20 up_at_least 30 "${names[@]}"
 	for n in "${names[@]}"; do
 		alive "$(service_pid "$n")"

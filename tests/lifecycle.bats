@@ -223,8 +223,10 @@ no_zombie_children() {
 	grep -q '^SigBlk:[[:space:]]*0*$' "/proc/$pid/status"
 	grep -q '^SigIgn:[[:space:]]*0*$' "/proc/$pid/status"
 	[ "$(readlink "/proc/$pid/fd/0")" = /dev/null ]
-	[ "$(readlink -f "/proc/$pid/fd/1")" = "$(readlink -f "$RUN/log/det/current")" ]
-	[ "$(readlink -f "/proc/$pid/fd/2")" = "$(readlink -f "$RUN/log/det/current")" ]
+	# stdout and stderr: its output FIFO, which the supervisor reads (read-write: no SIGPIPE)
+	[ "$(readlink -f "/proc/$pid/fd/1")" = "$(readlink -f "$RUN/pipe/det")" ]
+	[ "$(readlink -f "/proc/$pid/fd/2")" = "$(readlink -f "$RUN/pipe/det")" ]
+	grep -q '^flags:.*2$' "/proc/$pid/fdinfo/1" # O_RDWR
 	# working directory: the service directory
 	[ "$(readlink -f "/proc/$pid/cwd")" = "$(readlink -f "$SV/det")" ]
 }
