@@ -1,12 +1,13 @@
 /* spawn.c: start a service doubly detached, without waiting for its exec.
  *
- * The supervisor clones an intermediate with CLONE_VFORK but without CLONE_VM: it gets a
- * copy of our memory and we wait only while it lives, which is a few system calls: it
- * calls setsid() and clones the service into that copy (CLONE_VM, no second copy of the
- * page tables) with CLONE_PARENT, so that the service is born a child of the supervisor,
- * then exits. The service so runs in its own session and process group without being
- * their leader (it can never get a controlling terminal), and the supervisor learns of
- * its death through SIGCHLD.
+ * The supervisor clones an intermediate that shares its memory (CLONE_VM|CLONE_VFORK, as
+ * posix_spawn does) and waits only while it lives, which is a few system calls: it calls
+ * setsid() and clones the service as a fork, with its own copy of the memory (the one
+ * copy of the page tables a start costs), with CLONE_PARENT, so that the service is born
+ * a child of the supervisor, then exits. The service so runs in its own session and
+ * process group without being their leader (it can never get a controlling terminal),
+ * and the supervisor learns of its death through SIGCHLD. (Both clones are of the kinds
+ * valgrind knows: a vfork and a fork.)
  *
  * The supervisor never waits on the service itself: it could be slow to exec, or stopped
  * (SIGSTOP) by the user it has switched to (`user`) before it execs. Its first act, while
@@ -35,11 +36,18 @@
 
 #define SPAWN_STACK (64 * 1024)
 
-/* The children's stacks. The intermediate's is its own copy of this array, and the
- * service's lives in the intermediate's copy of our memory, which it alone uses once the
- * intermediate has exited: we never run on either, so neither is ever in use by two. */
+/* The children's stacks: the intermediate runs on stack_mid in our memory while we wait;
+ * the service on its own copy of stack_svc. Under AddressSanitizer, the frames the
+ * intermediate left stay poisoned in the shadow memory we share with it: it is
+ * unpoisoned before each use. */
 static char stack_mid[SPAWN_STACK] __attribute__((aligned(16)));
 static char stack_svc[SPAWN_STACK] __attribute__((aligned(16)));
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define UNPOISON(a) __asan_unpoison_memory_region((a), sizeof(a))
+#else
+#define UNPOISON(a) ((void)0)
+#endif
 
 struct spawn_rec {
 	char kind;        /* 'P': the service's pid; 'F': the intermediate failed; 'E': exec failed */
@@ -101,8 +109,7 @@ child_cloexec_all(void)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* The service, in the intermediate's copy of our memory: it touches nothing but its
- * stack and ctx, and leaves through execve() or _exit(). */
+/* The service, in its own copy of our memory; it leaves through execve() or _exit(). */
 static int
 child_exec(void *arg)
 {
@@ -149,8 +156,7 @@ intermediate(void *arg)
 		tell(ctx, 'F', -1, errno, "setsid");
 		_exit(1);
 	}
-	if (clone(child_exec, stack_svc + sizeof stack_svc, CLONE_VM | CLONE_PARENT | SIGCHLD,
-		  ctx) == -1) {
+	if (clone(child_exec, stack_svc + sizeof stack_svc, CLONE_PARENT | SIGCHLD, ctx) == -1) {
 		tell(ctx, 'F', -1, errno, "fork");
 		_exit(1);
 	}
@@ -176,7 +182,9 @@ spawn_service(const struct spawn_req *req, struct spawn_res *res)
 		err = errno;
 		goto fail;
 	}
-	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VFORK | SIGCHLD, &ctx);
+	UNPOISON(stack_mid);
+	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VM | CLONE_VFORK | SIGCHLD,
+		    &ctx);
 	err = errno;
 	/* it has exited (CLONE_VFORK): reap it here, so the loop only sees services die */
 	while (mid != -1 && waitpid(mid, NULL, 0) == -1 && errno == EINTR)
