@@ -6,6 +6,7 @@
 # temporary directory (root's, 0755, as /etc is), was not touched. Needs root.
 load helpers
 
+export LC_ALL=C # ls in byte order: rotated names sort by time
 MALLORY=svtest-mallory
 
 setup_file() {
@@ -25,17 +26,24 @@ teardown_file() {
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root: the attacks are a user's against a root svlog"
 	command -v setpriv >/dev/null || skip "needs setpriv (util-linux) to act as another user"
+	SV=$BATS_TEST_TMPDIR/sv
+	RUN=$BATS_TEST_TMPDIR/run
+	SUPLOG=$BATS_TEST_TMPDIR/supervise.stderr
 	SUP_PID=
-	RUN=$BATS_TEST_TMPDIR/run # no supervisor here; cleanup_all kills EXTRA_PIDS
 	M_UID=$(id -u "$MALLORY")
 	M_GID=$(id -g "$MALLORY")
-	# bats makes its temporary directories 0700: mallory must get through to hers
+	# bats makes its temporary directories 0700: mallory must get through to this test's
+	# (only those: nothing above the run's own directory is changed)
+	case $BATS_TEST_TMPDIR in
+	"$BATS_RUN_TMPDIR"/*) ;;
+	*) skip "$BATS_TEST_TMPDIR is not under $BATS_RUN_TMPDIR: not opening its parents" ;;
+	esac
 	local p=$BATS_TEST_TMPDIR
-	while :; do
+	while [ "$p" != "$BATS_RUN_TMPDIR" ]; do
 		chmod o+x "$p"
-		[ "$p" != "$BATS_RUN_TMPDIR" ] && [ "$p" != / ] || break
 		p=$(dirname "$p")
 	done
+	chmod o+x "$BATS_RUN_TMPDIR"
 	as_mallory test -x "$BATS_TEST_TMPDIR" ||
 		skip "$MALLORY cannot reach $BATS_TEST_TMPDIR (a parent of $BATS_RUN_TMPDIR is closed)"
 	VICTIM=$BATS_TEST_TMPDIR/victim # stands for /etc: root's, mallory may not write it
@@ -232,6 +240,11 @@ rotated_some() {
 	[ "$(ls "$1" | grep -c '^@')" -ge "$2" ]
 }
 
+# refused_or_rotated PID DIR NAME: svlog has exited, or rotated past NAME since.
+refused_or_rotated() {
+	exited "$1" || [ "$(ls "$2" | grep '^@' | tail -n 1)" '>' "$3" ]
+}
+
 # The DIR check is made at the start; these two give DIR to mallory afterwards (an
 # administrator's chown -R while the logger runs), so that what stands between her and
 # the victim is how svlog opens, renames and creates files in it.
@@ -269,6 +282,7 @@ rotated_some() {
 		my ($target, $link) = @ARGV;
 		my ($won, $planted, $end) = (0, 0, time + 5);
 		$won = symlink $target, $link until $won || time >= $end;
+		$end = time + 5;
 		while ($planted < 500 && time < $end) {
 			unlink $link if -l $link;
 			$planted++ if symlink $target, $link;
@@ -276,9 +290,14 @@ rotated_some() {
 		print $won ? 1 : 0, " $planted\n";' "$VICTIM/cron.d/x" "$d/current"
 	assert_success
 	read -r won planted <<<"$output"
-	echo "mallory: in the window of a rotation: ${won:-0}; planted afterwards: $planted" >&3
+	echo "mallory: in the window of a rotation: $won; planted afterwards: $planted" >&3
 	[ "$planted" -ge 100 ]
 	victim_untouched
+	# svlog has refused, or goes on rotating into regular files of its own
+	newest=$(ls "$d" | grep '^@' | tail -n 1)
+	wait_until 10 refused_or_rotated "$LOG_PID" "$d" "$newest"
+	kill "$writer"
+	wait "$writer" || true # killed: quietly
 	if exited "$LOG_PID"; then
 		echo "svlog refused and exited" >&3
 		wait_exit "$LOG_PID"
@@ -286,14 +305,34 @@ rotated_some() {
 		run cat "$ERR"
 		assert_output "svlog: $d/current: is a symbolic link"
 	else
-		# still logging: into a regular file of its own, and on
 		echo "svlog still logging" >&3
-		kill "$writer"
-		printf 'last\n' >&4
-		wait_until 10 grep -qx last "$d/current"
-		[ -f "$d/current" ] && [ ! -L "$d/current" ]
+		[ ! -L "$d/current" ]
+		[ -f "$d/current" ]
 		[ "$(stat -c %u "$d/current")" = 0 ]
 	fi
 	exec 4>&-
+	victim_untouched
+}
+
+@test "svlog: a user service's logger with the same log/user works in a DIR of hers; without log/user it says why" {
+	# README "svlog and other users", as it tells to set it up
+	mkdir -p "$SV/.web/log"
+	printf '#!/bin/sh\nwhile :; do echo "hello from $(id -un)"; sleep 0.1; done\n' > "$SV/.web/run"
+	printf '#!/bin/sh\nexec "%s" ./main\n' "$BIN/svlog" > "$SV/.web/log/run"
+	chmod 755 "$SV" "$SV/.web/run" "$SV/.web/log/run"
+	echo "$MALLORY" > "$SV/.web/user"
+	echo "$MALLORY" > "$SV/.web/log/user"
+	install -d -o "$MALLORY" -g "$M_GID" -m 750 "$SV/.web/log/main"
+	mv "$SV/.web" "$SV/web"
+	start_supervise
+	d=$SV/web/log/main
+	wait_until 10 grep -qx "hello from $MALLORY" "$d/current"
+	run stat -c %U "$d/current" "$d/lock"
+	assert_output "$(printf '%s\n%s' "$MALLORY" "$MALLORY")"
+	# the logger as root, the supervisor's user: her DIR is refused, and the reason logged
+	rm "$SV/web/log/user"
+	svctl restart web/log || true # it cannot become ready
+	wait_until 10 grep -qx "svlog: ./main: owned by uid $M_UID, not by svlog's uid 0" \
+		"$RUN/log/web:log/current"
 	victim_untouched
 }
