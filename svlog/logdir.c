@@ -85,12 +85,12 @@ refuse_symlink(const struct logdir *ld, const char *name)
 	log_fatalx("%s/%s: is a symbolic link", ld->path, name);
 }
 
-/* What a file of DIR must be before svlog writes or holds it (README "svlog"): a regular
- * file of svlog's own user with no other name; a hard link to a file elsewhere would be
- * written through. Once DIR has been checked (open_dir) only that user and root can put
- * anything in it, so a stranger here was left from before DIR was svlog's, or planted by
- * a user who was given DIR since: svlog says so and exits 1, even in mid-run, rather than
- * write anywhere else. */
+/* What a file of DIR must be before svlog writes or holds it (README "svlog and other
+ * users"): a regular file of svlog's own user with no other name; a hard link to a file
+ * elsewhere would be written through. Once DIR has been checked (open_dir) only that user
+ * and root can put anything in it, so a stranger here was left from before DIR was
+ * svlog's, or planted by a user who was given DIR since: svlog says so and exits 1, even
+ * in mid-run, rather than write anywhere else. */
 static void
 refuse_unless_ours(const struct logdir *ld, const char *name, const struct stat *st)
 {
@@ -259,9 +259,9 @@ dir_path(const char *path)
 }
 
 /* DIR must be a directory, not a symlink, of svlog's own user, that neither its group
- * nor others may write (README "svlog"): then nobody else can put a name in it, and
- * every file is opened relative to this descriptor, so what happens to the path later
- * changes nothing. A DIR svlog creates is so (0755, less the umask). */
+ * nor others may write (README "svlog and other users"): then nobody else can put a name
+ * in it, and every file is opened relative to this descriptor, so what happens to the
+ * path later changes nothing. A DIR svlog creates is so (0755, less the umask). */
 static void
 open_dir(struct logdir *ld)
 {

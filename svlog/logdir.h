@@ -30,8 +30,8 @@ struct logdir {
 
 /* Creates DIR (one level, 0755) if missing, takes DIR/lock (waiting while another svlog
  * holds it), opens current for appending. Exits 1 with a message on failure, and when
- * DIR, lock or current is not svlog's own (README "svlog": a symlink, another user's, a
- * DIR others may write, a current that is not a regular file). */
+ * DIR, lock or current is not svlog's own (README "svlog and other users": a symlink,
+ * another user's, a DIR others may write, a current that is not a regular file). */
 void logdir_open(struct logdir *ld, const char *path, uint64_t max_bytes, unsigned long keep);
 /* The longest line accepted by logdir_reserve: LOGDIR_LINE_MAX, or less when -s is. */
 size_t logdir_line_max(const struct logdir *ld);
