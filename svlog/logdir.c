@@ -18,6 +18,7 @@
 #define LOCK "lock"
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 1000
+#define OPEN_TRIES 100 /* a file that keeps vanishing between two looks: retried later */
 
 /* A failing step (write, rename, open) is retried after 100 ms, then after a delay that
  * doubles up to 1 s, for as long as it takes: the data stays in memory meanwhile and
@@ -64,12 +65,95 @@ retry_done(const struct retry *r)
 		    r->tries == 1 ? "retry" : "retries");
 }
 
+static const char *
+type_name(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	return "of an unknown type";
+}
+
+static void __attribute__((noreturn))
+refuse_symlink(const struct logdir *ld, const char *name)
+{
+	log_fatalx("%s/%s: is a symbolic link", ld->path, name);
+}
+
+/* What a file of DIR must be before svlog writes or holds it (README "svlog and other
+ * users"): a regular file of svlog's own user with no other name; a hard link to a file
+ * elsewhere would be written through. Once DIR has been checked (open_dir) only that user
+ * and root can put anything in it, so a stranger here was left from before DIR was
+ * svlog's, or planted by a user who was given DIR since: svlog says so and exits 1, even
+ * in mid-run, rather than write anywhere else. */
+static void
+refuse_unless_ours(const struct logdir *ld, const char *name, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		refuse_symlink(ld, name);
+	if (!S_ISREG(st->st_mode))
+		log_fatalx("%s/%s: not a regular file (%s)", ld->path, name,
+		    type_name(st->st_mode));
+	if (st->st_uid != ld->euid)
+		log_fatalx("%s/%s: owned by uid %lu, not by svlog's uid %lu", ld->path, name,
+		    (unsigned long)st->st_uid, (unsigned long)ld->euid);
+	if (st->st_nlink > 1)
+		log_fatalx("%s/%s: has %lu hard links, not one", ld->path, name,
+		    (unsigned long)st->st_nlink);
+}
+
+/* DIR/name opened with flags (O_WRONLY, or O_RDWR|O_APPEND), and created when missing:
+ * the descriptor, its stat in st; or -1 with errno set, a failure worth retrying.
+ * Never follows a symlink, and never opens what refuse_unless_ours refuses, even for a
+ * look (opening a device as root can have effects; opening a FIFO can block): an
+ * existing entry is checked before the open (O_NONBLOCK for a FIFO that slips in between)
+ * and the open file after it. A file that comes and goes meanwhile is looked at again. */
+static int
+open_file(const struct logdir *ld, const char *name, int flags, struct stat *st)
+{
+	int base = flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+
+	for (int i = 0; i < OPEN_TRIES; i++) {
+		int fd = openat(ld->dirfd, name, base | O_CREAT | O_EXCL, 0644);
+		if (fd == -1 && errno == EEXIST) {
+			if (fstatat(ld->dirfd, name, st, AT_SYMLINK_NOFOLLOW) == -1) {
+				if (errno == ENOENT)
+					continue;
+				return -1;
+			}
+			refuse_unless_ours(ld, name, st);
+			fd = openat(ld->dirfd, name, base);
+			if (fd == -1 && errno == ELOOP) /* a symlink since the look */
+				refuse_symlink(ld, name);
+			if (fd == -1 && errno == ENOENT)
+				continue;
+		}
+		if (fd == -1)
+			return -1;
+		/* F_SETFL: O_NONBLOCK off again, O_APPEND as asked */
+		if (fstat(fd, st) == -1 || fcntl(fd, F_SETFL, flags & O_APPEND) == -1) {
+			fd_close(fd);
+			return -1;
+		}
+		refuse_unless_ours(ld, name, st);
+		return fd;
+	}
+	errno = EAGAIN; /* made and removed all along: try again later */
+	return -1;
+}
+
 static void
 lock_dir(struct logdir *ld)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct stat st;
 
-	ld->lockfd = openat(ld->dirfd, LOCK, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ld->lockfd = open_file(ld, LOCK, O_WRONLY, &st);
 	if (ld->lockfd == -1)
 		log_fatal("unable to open %s/%s", ld->path, LOCK);
 	if (fcntl(ld->lockfd, F_SETLK, &fl) == 0)
@@ -90,19 +174,10 @@ open_current(struct logdir *ld)
 {
 	struct stat st;
 	char last;
-	int fd = openat(ld->dirfd, CURRENT, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int fd = open_file(ld, CURRENT, O_RDWR | O_APPEND, &st);
 
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == -1) {
-		fd_close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) { /* a FIFO or a device where current should be */
-		fd_close(fd);
-		errno = EINVAL;
-		return -1;
-	}
 	ld->fd = fd;
 	ld->size = (uint64_t)st.st_size;
 	/* A line cut short (svlog killed while a write was being retried) must not run into
@@ -166,22 +241,67 @@ prune(struct logdir *ld)
 	free(names);
 }
 
+/* DIR without its trailing slashes: "DIR/" would follow a symlink at DIR, O_NOFOLLOW or
+ * not. "/" stays. */
+static char *
+dir_path(const char *path)
+{
+	size_t len = strlen(path);
+	char *p;
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if ((p = malloc(len + 1)) == NULL)
+		log_fatal("unable to open %s", path);
+	memcpy(p, path, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* DIR must be a directory, not a symlink, of svlog's own user, that neither its group
+ * nor others may write (README "svlog and other users"): then nobody else can put a name
+ * in it, and every file is opened relative to this descriptor, so what happens to the
+ * path later changes nothing. A DIR svlog creates is so (0755, less the umask). */
+static void
+open_dir(struct logdir *ld)
+{
+	struct stat st;
+
+	if (mkdir(ld->path, 0755) == -1 && errno != EEXIST)
+		log_fatal("unable to create %s", ld->path);
+	ld->dirfd = open(ld->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ld->dirfd == -1) {
+		int err = errno;
+		/* O_DIRECTORY|O_NOFOLLOW on a symlink says ENOTDIR: say what it is instead */
+		if (lstat(ld->path, &st) == 0 && S_ISLNK(st.st_mode))
+			log_fatalx("%s: is a symbolic link", ld->path);
+		errno = err;
+		log_fatal("unable to open %s", ld->path);
+	}
+	if (fstat(ld->dirfd, &st) == -1)
+		log_fatal("unable to open %s", ld->path);
+	if (st.st_uid != ld->euid)
+		log_fatalx("%s: owned by uid %lu, not by svlog's uid %lu", ld->path,
+		    (unsigned long)st.st_uid, (unsigned long)ld->euid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		log_fatalx("%s: writable by %s (mode %04o)", ld->path,
+		    (st.st_mode & S_IWOTH) != 0 ? "others" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+}
+
 void
 logdir_open(struct logdir *ld, const char *path, uint64_t max_bytes, unsigned long keep)
 {
-	ld->path = path;
+	ld->path = dir_path(path);
+	ld->euid = geteuid();
 	ld->max_bytes = max_bytes;
 	ld->keep = keep;
 	ld->out_len = 0;
 	ld->last_name_us = -1;
-	if (mkdir(path, 0755) == -1 && errno != EEXIST)
-		log_fatal("unable to create %s", path);
-	ld->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ld->dirfd == -1)
-		log_fatal("unable to open %s", path);
+	open_dir(ld);
 	lock_dir(ld);
 	if (open_current(ld) == -1)
-		log_fatal("unable to open %s/%s", path, CURRENT);
+		log_fatal("unable to open %s/%s", ld->path, CURRENT);
 	prune(ld);
 }
 
@@ -204,6 +324,7 @@ static void
 rotate(struct logdir *ld)
 {
 	name_buf name;
+	struct stat st;
 	struct retry r_mv = { 0 }, r_open = { 0 };
 	int64_t us = stamp_now_us();
 
@@ -216,6 +337,10 @@ rotate(struct logdir *ld)
 		us = ld->last_name_us + 1;
 	for (stamp_name(name, us); name_taken(ld, name); stamp_name(name, ++us))
 		;
+	/* current may have been replaced since it was opened (a DIR given to another user
+	 * since): a stranger there ends svlog; a new file of ours is rotated as before */
+	if (fstatat(ld->dirfd, CURRENT, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		refuse_unless_ours(ld, CURRENT, &st);
 	/* ENOENT: someone removed current; there is nothing to rotate, just start anew */
 	while (renameat(ld->dirfd, CURRENT, ld->dirfd, name) == -1 && errno != ENOENT)
 		retry_wait(&r_mv, "rename %s/%s to %s", ld->path, CURRENT, name);
