@@ -40,6 +40,7 @@ struct waiter {
 	int done;                 /* X written to out: close once it is flushed */
 	int keep_open;            /* shutdown: the kernel closes it when we exit */
 	int waiting;
+	int watching, json;       /* svctl watch: every change of the named (or all) services */
 	enum proto_cond cond;
 	int64_t wait_ms;
 	int failed;               /* exit code 1 at the end */
@@ -109,7 +110,7 @@ rewatch(struct waiter *w)
 __attribute__((format(printf, 3, 4))) static void
 reply(struct waiter *w, char kind, const char *fmt, ...)
 {
-	char line[1024];
+	char line[STATUS_TEXT_MAX + 16]; /* a JSON status, for watchers */
 	va_list ap;
 	int n;
 
@@ -288,12 +289,41 @@ waiter_check(struct sup *s, struct waiter *w, struct service *changed)
 		finish(w);
 }
 
+/* A change, to a watcher: its status line, or its JSON object, formatted once for all. */
+static void
+watch_event(struct waiter *w, const struct service *sv, char *text, char *json)
+{
+	int i;
+
+	if (w->fd == -1)
+		return;
+	for (i = 0; i < w->nnames && strcmp(w->names[i], sv->st.name) != 0; i++)
+		;
+	if (w->nnames > 0 && i == w->nnames)
+		return;
+	if (w->json && json[0] == '\0')
+		status_json(json, STATUS_TEXT_MAX, &sv->st);
+	if (!w->json && text[0] == '\0') {
+		size_t n = (size_t)snprintf(text, STATUS_TEXT_MAX, "%s: ", sv->st.name);
+		if (n < STATUS_TEXT_MAX)
+			status_describe(text + n, STATUS_TEXT_MAX - n, &sv->st, clock_wall_sec());
+	}
+	reply(w, PROTO_OUT, "%s", w->json ? json : text);
+	flush(w); /* at once; a watcher that reads too slowly is dropped (reply()) */
+}
+
 void
 waiters_on_change(struct sup *s, struct service *sv)
 {
-	for (struct waiter *w = s->waiters; w != NULL; w = w->next)
+	char text[STATUS_TEXT_MAX], json[STATUS_TEXT_MAX];
+
+	text[0] = json[0] = '\0';
+	for (struct waiter *w = s->waiters; w != NULL; w = w->next) {
 		if (w->waiting)
 			waiter_check(s, w, sv);
+		else if (w->watching)
+			watch_event(w, sv, text, json);
+	}
 }
 
 void
@@ -340,7 +370,7 @@ waiters_abort(struct sup *s, const char *why)
 	for (struct waiter *w = s->waiters; w != NULL; w = w->next) {
 		if (w->done)
 			continue;
-		if (w->waiting) {
+		if (w->waiting || w->watching) {
 			reply(w, PROTO_ERR, "%s", why);
 			w->failed = 1;
 		}
@@ -405,7 +435,23 @@ execute(struct sup *s, const struct proto_cmd *cmd, int64_t now)
 	struct waiter *w = cmd->reply[0] != '\0' ? client_open(s, cmd->reply) : NULL;
 	int failed = 0;
 
-	if (cmd->verb == VERB_RESCAN) {
+	if (cmd->verb == VERB_WATCH) {
+		if (w == NULL)
+			return;
+		if (cmd->nnames > 0 && (w->names = calloc((size_t)cmd->nnames, sizeof *w->names)) == NULL) {
+			reply(w, PROTO_ERR, "out of memory");
+			w->failed = 1;
+			finish(w);
+			return;
+		}
+		for (int i = 0; i < cmd->nnames; i++)
+			strcpy(w->names[i], cmd->names[i]);
+		w->nnames = cmd->nnames;
+		w->watching = 1;
+		w->json = cmd->json;
+		w->keep_open = 1; /* until the client goes, or we exit (then "X 0") */
+		return;
+	} else if (cmd->verb == VERB_RESCAN) {
 		scan_run(s);
 	} else if (cmd->verb == VERB_SHUTDOWN) {
 		log_info("shutdown requested");

@@ -92,6 +92,7 @@ begin_shutdown(struct sup *s)
 		return;
 	s->shutting_down = 2; /* 1: asked for; 2: every service told */
 	log_info("stopping every service");
+	notify_self(s, "STOPPING=1");
 	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
 		next = sv->next;
 		/* a logger stops last: when its service is down (after_death() sees to the

@@ -365,6 +365,8 @@ reexec(struct sup *s)
 	for (size_t i = 0; i < 3; i++)
 		if (fd_set_cloexec(keep[i], 0) == -1)
 			log_warn("reexec: keeping descriptor %d", keep[i]);
+	if (s->self_notify != NULL && setenv("NOTIFY_SOCKET", s->self_notify, 1) == -1)
+		log_warn("reexec: NOTIFY_SOCKET");
 	if (setrlimit(RLIMIT_NOFILE, &s->nofile) == -1) /* the new self raises it again */
 		log_warn("reexec: setrlimit");
 	if (setenv(REEXEC_ENV, fds, 1) == -1)
@@ -373,6 +375,7 @@ reexec(struct sup *s)
 		execv(s->self, argv);
 	log_warn("reexec: unable to exec %s; going on as before", s->self);
 	(void)unsetenv(REEXEC_ENV);
+	(void)unsetenv("NOTIFY_SOCKET");
 	for (size_t i = 0; i < 3; i++)
 		(void)fd_set_cloexec(keep[i], 1);
 	s->reexec = 0;
@@ -435,6 +438,7 @@ main(int argc, char **argv)
 		log_fatal("readlink /proc/self/exe");
 	s->self[n] = '\0';
 	reexeced = reexec_takeover(s);
+	notify_self_init(s);
 	if (!s->foreground && !reexeced)
 		ready_fd = daemonize(s->run_dirfd);
 	if (!reexeced)
@@ -471,6 +475,7 @@ main(int argc, char **argv)
 		 (long)getpid(), s->paths.svdir, s->paths.rundir);
 	scan_run(s);
 	prune_status(s);
+	notify_self(s, "READY=1"); /* taking commands, the first scan done */
 	if (ready_fd != -1) {
 		/* after the first scan: what svctl status shows then is complete */
 		char mark = READY_MARK;

@@ -232,3 +232,45 @@ notify_read_socket(struct service *sv, char *status_text, size_t text_size, pid_
 		log_warn("%s: reading its notify socket", sv->st.name);
 	return ready;
 }
+
+/* --- our own readiness, to whoever started us (systemd's Type=notify) --- */
+
+/* NOTIFY_SOCKET is ours, not the services': kept, and taken out of the environment they
+ * inherit. */
+void
+notify_self_init(struct sup *s)
+{
+	const char *v = getenv("NOTIFY_SOCKET");
+
+	if (v == NULL || *v == '\0')
+		return;
+	s->self_notify = strdup(v);
+	if (s->self_notify == NULL)
+		log_warn("NOTIFY_SOCKET");
+	(void)unsetenv("NOTIFY_SOCKET");
+}
+
+void
+notify_self(struct sup *s, const char *msg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (s->self_notify == NULL)
+		return;
+	len = strlen(s->self_notify);
+	if (len >= sizeof sa.sun_path || (s->self_notify[0] != '/' && s->self_notify[0] != '@')) {
+		log_warnx("NOTIFY_SOCKET=%s: not a socket path", s->self_notify);
+		return;
+	}
+	memcpy(sa.sun_path, s->self_notify, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+			       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) == -1)
+		log_warn("sending %s to NOTIFY_SOCKET %s", msg, s->self_notify);
+	if (fd != -1)
+		fd_close(fd);
+}

@@ -135,7 +135,8 @@ struct sup {
 	struct service *out_blocked;
 	struct service *status_dirty; /* status files that could not be written */
 	struct rlimit nofile;      /* RLIMIT_NOFILE as we found it, for the services */
-	char svdir_unsafe[STATUS_REASON_MAX]; /* as root: why SVDIR cannot be trusted; "" */
+	char svdir_unsafe[STATUS_REASON_MAX];
+	char *self_notify;         /* our own NOTIFY_SOCKET (under systemd), or NULL */ /* as root: why SVDIR cannot be trusted; "" */
 	int shutting_down;
 	int reexec;                /* asked for: loop_run() returns, main() execs */
 	char self[PATH_MAX];       /* our binary, for reexec */
@@ -219,6 +220,8 @@ int notify_socket(struct sup *s, struct service *sv, char *path, size_t size, ch
 void notify_close(struct sup *s, struct service *sv);
 int notify_read_socket(struct service *sv, char *status_text, size_t text_size,
 		       pid_t *mainpid);
+void notify_self_init(struct sup *s);             /* takes NOTIFY_SOCKET for ourselves */
+void notify_self(struct sup *s, const char *msg); /* "READY=1", "STOPPING=1" */
 
 /* cgroup.c */
 int cgroup_init(struct sup *s, const char *dir);

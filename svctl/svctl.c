@@ -23,6 +23,7 @@
 
 #define WAIT_DEFAULT_MS 7000
 #define REPLY_GRACE_MS 3000 /* beyond the wait: the supervisor's answer is on its way */
+#define WATCH_FOREVER_MS ((int64_t)100 * 365 * 86400000) /* watch: until the supervisor exits */
 
 static void __attribute__((noreturn))
 usage(void)
@@ -31,7 +32,8 @@ usage(void)
 		"usage: svctl [-d SVDIR] [-r RUNDIR] [-w SECS] COMMAND [NAME...]\n"
 		"commands: start|stop|restart|once NAME...  signal SIG NAME...\n"
 		"          status [--json] [NAME...]  list  log [-f] NAME\n"
-		"          wait up|ready|down NAME...  rescan  shutdown  reexec\n");
+		"          wait up|ready|down NAME...  watch [--json] [NAME...]\n"
+		"          rescan  shutdown  reexec\n");
 	exit(2);
 }
 
@@ -140,6 +142,27 @@ check_access(const struct paths *p)
 	if (pw != NULL)
 		log_fatalx("permission denied: %s belongs to %s", p->rundir, pw->pw_name);
 	log_fatalx("permission denied: %s belongs to uid %ld", p->rundir, (long)st.st_uid);
+}
+
+/* watch [--json] [NAME...]: the supervisor pushes a line per change on our reply FIFO,
+ * until it exits ("X 0") or we are interrupted; each line is written out at once. */
+static int
+cmd_watch(const struct paths *p, int argc, char **argv)
+{
+	char *args[PROTO_NAMES_MAX + 2];
+	int json = argc > 0 && strcmp(argv[0], "--json") == 0;
+
+	argc -= json;
+	argv += json;
+	check_names(argc, argv);
+	if (argc > PROTO_NAMES_MAX)
+		usage_error("watch: too many names");
+	args[0] = "watch";
+	args[1] = json ? "json" : "text";
+	for (int i = 0; i < argc; i++)
+		args[i + 2] = argv[i];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return client_request(p, argc + 2, args, -1, WATCH_FOREVER_MS, 0);
 }
 
 static int
@@ -298,6 +321,8 @@ main(int argc, char **argv)
 		return cmd_list(&p, argc);
 	if (strcmp(cmd, "log") == 0)
 		return cmd_log(&p, argc, argv);
+	if (strcmp(cmd, "watch") == 0)
+		return cmd_watch(&p, argc, argv);
 
 	/* the rest go to the supervisor: validate with the supervisor's own parser */
 	{
