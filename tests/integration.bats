@@ -82,6 +82,24 @@ STOPPING=1"
 	assert_output --partial "/notify/told"
 }
 
+@test "notify: after svctl reexec, a new service still lacks NOTIFY_SOCKET and STOPPING=1 still comes" {
+	command -v python3 >/dev/null || skip "python3 is needed for the NOTIFY_SOCKET listener"
+	local sock=$BATS_TEST_TMPDIR/notify.sock got=$BATS_TEST_TMPDIR/notify.got
+	listen_notify "$sock" "$got"
+	make_sleeper a
+	NOTIFY_SOCKET=$sock start_supervise
+	wait_until 10 grep -q 'READY=1' "$got"
+	run svctl reexec
+	assert_success
+	wait_until 10 log_has 're-executed'
+	# the socket is kept for supervise itself, and still hidden from what it starts
+	make_service late "env > '$BATS_TEST_TMPDIR/env.late'; exec sleep 1000"
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/env.late"
+	run ! grep -q '^NOTIFY_SOCKET=' "$BATS_TEST_TMPDIR/env.late"
+	kill -TERM "$SUP_PID"
+	wait_until 10 grep -q 'STOPPING=1' "$got"
+}
+
 @test "notify: supervise without NOTIFY_SOCKET starts as before" {
 	make_sleeper a
 	start_supervise
