@@ -77,6 +77,7 @@ still_works() {
 # send BYTES...: raw bytes to the control FIFO as printf prints them; waits until the
 # supervisor has read them all.
 send() {
+	# shellcheck disable=SC2059 # the format is the argument: the escapes are the bytes
 	printf "$@" > "$RUN/control"
 	wait_until 10 drained
 }
@@ -189,6 +190,7 @@ refused() {
 	bg_svctl -w 3 stop a
 	local client=$!
 	EXTRA_PIDS="${EXTRA_PIDS:-} $client"
+	# shellcheck disable=SC2016 # expanded by eval, at each try
 	wait_until 10 eval '[ "$(fifo_queued)" -gt 3 ]'
 	kill -CONT "$SUP_PID"
 	wait_until 15 eval '! kill -0 '"$client"
@@ -217,8 +219,8 @@ refused() {
 	p1=$(service_pid c1)
 	p2=$(service_pid c2)
 	p3=$(service_pid c3)
-	local pids=() i
-	for i in 1 2 3 4; do
+	local pids=()
+	for _ in 1 2 3 4; do
 		bg_svctl -w 20 restart c1; pids+=($!)
 		bg_svctl -w 20 restart c2; pids+=($!)
 		bg_svctl -w 20 start c3; pids+=($!)

@@ -226,6 +226,7 @@ two_sleepers_up() {
 	p=$(daemon_pid)
 	run --separate-stderr launch_default
 	assert_failure 1
+	# shellcheck disable=SC2154 # stderr is set by run --separate-stderr
 	assert_equal "$stderr" "supervise: already running (pid $p)"
 	# the first one is untouched and still in charge
 	assert_equal "$(daemon_pid)" "$p"

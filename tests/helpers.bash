@@ -58,7 +58,8 @@ start_supervise() {
 wait_until() {
 	local secs=$1
 	shift
-	local end=$((SECONDS + secs + 1)) start=$(date +%s%N)
+	local start
+	start=$(date +%s%N)
 	while ! "$@" 2>/dev/null; do
 		if [ $(( ($(date +%s%N) - start) / 1000000 )) -gt $((secs * 1000)) ]; then
 			echo "wait_until: '$*' still false after ${secs}s" >&2
@@ -174,6 +175,7 @@ start_supervise_quiet() {
 }
 
 sup_fd_count() {
+	# shellcheck disable=SC2012 # descriptor numbers: ls counts them right
 	ls "/proc/$SUP_PID/fd" | wc -l
 }
 

@@ -22,7 +22,8 @@ proc_stat() {
 	local s rest
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	rest=${s##*) } # the command name may hold spaces and parentheses
-	local -a f=($rest)
+	local -a f
+	read -r -a f <<< "$rest"
 	printf '%s\n' "${f[$(($2 - 3))]}"
 }
 
@@ -56,6 +57,7 @@ parent_is() {
 }
 
 no_zombie_children() {
+	# shellcheck disable=SC2009 # the state of every child of one process: ps, not pgrep
 	! ps --ppid "$SUP_PID" -o stat= | grep -q Z
 }
 
@@ -164,7 +166,7 @@ no_zombie_children() {
 	run svctl status stubborn
 	assert_output --partial 'stubborn: stopping'
 	refute_output --partial 'kill in'
-	! grep -q 'sending KILL' "$SUPLOG"
+	! grep -q 'sending KILL' "$SUPLOG" || false
 	# clean up ourselves: the supervisor would wait for ever on shutdown
 	kill -KILL -- "-$pgid"
 	wait_until 10 state_is stubborn down
@@ -188,6 +190,7 @@ no_zombie_children() {
 	wait_until 10 up_with_pid kids
 	local pgid
 	pgid=$(status_field kids pgid)
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PGIDS="$pgid"
 	wait_until 10 group_has "$pgid" 3
 	run svctl stop kids
@@ -282,7 +285,7 @@ all_up_changed() {
 }
 
 @test "many restarts leave no zombie and no extra fd in the supervisor" {
-	local i round
+	local i
 	for i in $(seq 0 9); do
 		make_sleeper "z$i"
 	done
@@ -291,9 +294,9 @@ all_up_changed() {
 	wait_until 10 all_up_changed
 	local before
 	before=$(sup_fd_count)
-	for round in 1 2 3; do
+	for _ in 1 2 3; do
 		for i in $(seq 0 9); do
-			OLD[$i]=$(service_pid "z$i")
+			OLD[i]=$(service_pid "z$i")
 		done
 		for i in $(seq 0 9); do
 			kill -KILL "${OLD[$i]}"
@@ -319,6 +322,7 @@ all_up_changed() {
 	wait_until 10 test -s "$child"
 	local c
 	c=$(cat "$child")
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PIDS="$c"
 	wait_until 10 state_is forker down
 	# neither running nor a zombie: killed with the group and reaped
@@ -336,6 +340,7 @@ all_up_changed() {
 	wait_until 10 test -s "$child"
 	local c
 	c=$(cat "$child")
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PIDS="$c"
 	wait_until 10 state_is forker down
 	kill -0 "$c"

@@ -18,6 +18,7 @@ figure() {
 # Only before the supervisor runs: they do not appear atomically.
 make_many() {
 	local n
+	# shellcheck disable=SC2046 # a word per name: names are letters and digits
 	(cd "$SV" && mkdir $(names "$@"))
 	for n in $(names "$@"); do
 		printf '#!/bin/sh\nexec sleep 100000\n' > "$SV/$n/run"
@@ -61,17 +62,20 @@ sup_cpu_ms() {
 	local s rest
 	s=$(cat "/proc/$SUP_PID/stat")
 	rest=${s##*) }
-	local -a f=($rest)
+	local -a f
+	read -r -a f <<< "$rest"
 	echo $(((f[11] + f[12]) * 1000 / $(getconf CLK_TCK)))
 }
 
 no_zombie_children() {
+	# shellcheck disable=SC2009 # the state of every child of one process: ps, not pgrep
 	! ps --ppid "$SUP_PID" -o stat= | grep -q Z
 }
 
 # snapshot GLOB: "name state pid restarts" for every status file matching GLOB (which must
 # not match the NAME.tmp files of an atomic rewrite), one awk for all.
 snapshot() {
+	# shellcheck disable=SC2086 # $1 is a glob, expanded here
 	awk -F= 'FNR == 1 && NR > 1 { print n, s, p, r }
 		$1 == "name" { n = $2 } $1 == "state" { s = $2 } $1 == "pid" { p = $2 }
 		$1 == "restarts" { r = $2 }
@@ -141,14 +145,14 @@ thousand_up() {
 	limit=$(awk '/^Max open files/ { print $4 }' "/proc/$SUP_PID/limits")
 	[ "$limit" = unlimited ] || [ $((fds + 64)) -le "$limit" ]
 	# and so 20 concurrent clients all get their answer (here: a wait that times out)
-	local i pids=() out=$BATS_TEST_TMPDIR/waits
+	local i pids=() waits=$BATS_TEST_TMPDIR/waits
 	for i in $(seq 1 20); do
-		"$BIN/svctl" -d "$SV" -r "$RUN" -w 2 wait down s0001 > "$out.$i" 2>&1 3>&- &
+		"$BIN/svctl" -d "$SV" -r "$RUN" -w 2 wait down s0001 > "$waits.$i" 2>&1 3>&- &
 		pids+=($!)
 	done
 	EXTRA_PIDS="${pids[*]}"
 	for i in "${pids[@]}"; do wait "$i" || true; done
-	run cat "$out".*
+	run cat "$waits".*
 	[ "$(grep -c '^svctl: s0001: not down after 2.000s: up ' <<< "$output")" -eq 20 ]
 }
 
@@ -159,7 +163,9 @@ thousand_up() {
 # BATS_TEST_TMPDIR; writes "COUNT FAILURES" to client.I.count, each failure to client.I.fail.
 client_loop() {
 	local i=$1 n=$2 j k r out rc want fails=0 count=0 cmd got ok re
-	local -a CPID=(0 $CPIDS)
+	local -a CPID
+	# shellcheck disable=SC2153 # CPIDS comes from the environment (see above)
+	read -r -a CPID <<< "0 $CPIDS"
 	local fail=$BATS_TEST_TMPDIR/client.$i.fail
 	for ((j = 0; j < n; j++)); do
 		k=$(((i + j) % 20 + 1))
@@ -213,7 +219,7 @@ reply_dir_empty() {
 	start_supervise
 	wait_until 30 up_count_is 24
 	CPID=()
-	for k in $(seq 1 20); do CPID[$k]=$(service_pid "c$k"); done
+	for k in $(seq 1 20); do CPID[k]=$(service_pid "c$k"); done
 	local fds0 cpu0 cpu1 clients=50 per=200 i pids=() t0 t1
 	fds0=$(sup_fd_count)
 	cpu0=$(sup_cpu_ms)
@@ -229,6 +235,7 @@ reply_dir_empty() {
 	for i in "${pids[@]}"; do wait "$i"; done
 	t1=$(now_ms)
 	cpu1=$(sup_cpu_ms)
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PIDS=
 	local total=0 fails=0 c f
 	for ((i = 1; i <= clients; i++)); do
@@ -293,7 +300,7 @@ all_died() {
 # starts of a service) plus the work, and every storm is a real one: all N services die
 # at the same moment, their SIGCHLDs coalesce, and N restarts are due together.
 @test "crash storm: 10 times every service SIGKILLed at once; all come back, no zombie, no fd or memory growth" {
-	local n=200 round t0 t1 times=()
+	local n=200 t0 t1 times=()
 	make_many k 1 "$n" 3
 	start_supervise
 	wait_until 30 up_count_is "$n"
@@ -304,7 +311,7 @@ all_died() {
 	fds0=$(sup_fd_count)
 	rss0=$(sup_mem VmRSS)
 	anon0=$(sup_mem RssAnon)
-	for round in $(seq 1 10); do
+	for _ in $(seq 1 10); do
 		snapshot "$RUN/status/k[0-9][0-9][0-9]" > "$old"
 		[ "$(awk '$2 == "up" && $3 > 0' "$old" | wc -l)" -eq "$n" ]
 		t0=$(now_ms)

@@ -166,7 +166,7 @@ exit 0" "exec '$BIN/svlog' -s 16384 -n 100000 ./main"
 	# rotation happened: the check spans several files
 	compgen -G "$dir/@*.s" > /dev/null
 	local files
-	files=$(ls "$dir" | grep -c '^@')
+	files=$(find "$dir" -maxdepth 1 -name '@*' | wc -l)
 	# every line whole and in the expected format; every number once, in order
 	run awk -v n="$n" -v pad="$LOSSLESS_PAD" '
 		$0 !~ ("^[0-9]+ " pad "$") { split_lines++; next }
@@ -269,6 +269,7 @@ exit 0" "exec '$BIN/svlog' -s 16384 -n 100000 ./main"
 	start_supervise
 	wait_until 10 both_up web
 	wait_until 10 file_has "$SV/web/log/main/current" hello
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PIDS="$(service_pid web) $(service_pid web:log)"
 	run svctl shutdown
 	assert_success
@@ -340,6 +341,7 @@ exit 0" "exec '$BIN/svlog' -s 16384 -n 100000 ./main"
 	local main logger
 	main=$(service_pid web)
 	logger=$(service_pid web:log)
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PGIDS="$(status_field web pgid) $(status_field web:log pgid)"
 	wait_until 10 file_has "$SV/web/log/main/current" hello
 	# moved out of SVDIR: gone for the supervisor, while its log stays readable here
@@ -393,6 +395,7 @@ start_supervise_for() {
 
 # A finish that writes its arguments where the test reads them.
 finish_script() {
+	# shellcheck disable=SC2016 # the finish script's own arguments
 	printf '#!/bin/sh\necho "$1 $2" > %s.tmp\nmv %s.tmp %s\n' "$1" "$1" "$1"
 }
 
@@ -451,6 +454,7 @@ STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 @test "runit/s6 style: env/ sets each variable to its file's first line; an empty file unsets it" {
 	export PATH="$BIN:$PATH"
 	export LOGGER_TEST_GONE=inherited LOGGER_TEST_KEPT=inherited
+	# shellcheck disable=SC2016 # expanded by the service's shell
 	RUNIT_PROG='echo "FOO=[$FOO] SPACEY=[$SPACEY] EMPTYLINE=[${EMPTYLINE-unset}] GONE=[${LOGGER_TEST_GONE-unset}] KEPT=[${LOGGER_TEST_KEPT-unset}]"; exec sleep 1000' \
 		make_runit web \
 		"env/FOO=$(printf 'bar baz\nsecond line')" \
@@ -477,13 +481,13 @@ STAMP_RE='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z'
 	assert_output 0
 	grep -q -E "^$STAMP_RE starting [0-9]+\$" "$log"
 	# the stamp is now, in UTC
-	local stamp now then
+	local stamp now at
 	stamp=$(grep -m 1 'hello world' "$log" | cut -d' ' -f1)
-	then=$(date -u -d "$stamp" +%s)
+	at=$(date -u -d "$stamp" +%s)
 	now=$(date -u +%s)
-	echo "stamp $stamp ($then), now $now" >&2
-	[ $((now - then)) -ge 0 ]
-	[ $((now - then)) -le 30 ]
+	echo "stamp $stamp ($at), now $now" >&2
+	[ $((now - at)) -ge 0 ]
+	[ $((now - at)) -le 30 ]
 }
 
 @test "logger: wait works on the logger of a service with a 64-byte name (NAME/log is 68 bytes)" {

@@ -100,7 +100,7 @@ make_outside_service() {
 	listed doomed
 	rm -rf "$SV/doomed"
 	wait_until 5 eval '! alive '"$pid"
-	wait_until 5 eval '[ ! -e "$RUN/status/doomed" ]'
+	wait_until 5 test ! -e "$RUN/status/doomed"
 	run svctl list
 	assert_success
 	refute_line doomed
@@ -184,8 +184,7 @@ make_outside_service() {
 	make_sleeper phoenix
 	wait_until 10 up_and_alive phoenix
 	remember_pgid phoenix
-	local i
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		rm -rf "$SV/phoenix"
 		make_sleeper phoenix
 	done

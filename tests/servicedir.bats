@@ -66,6 +66,7 @@ make_notify_client() {
 @test "finish: runs in the service directory as ./finish EXIT SIGNAL after an exit (3 -> '3 0')" {
 	new_service f
 	script f run "$(exit_once 3)"
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script f finish 'echo "$1 $2" >> args; pwd -P > where'
 	publish f
 	start_supervise
@@ -79,6 +80,7 @@ make_notify_client() {
 @test "finish: after a death by a signal it gets '-1 SIGNAL' (kill -KILL -> '-1 9')" {
 	new_service f
 	script f run 'exec sleep 1000'
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script f finish 'echo "$1 $2" >> args'
 	publish f
 	start_supervise
@@ -145,6 +147,7 @@ make_notify_client() {
 @test "finish: runs after svctl stop too ('-1 15' for a TERM death)" {
 	new_service f
 	script f run 'exec sleep 1000'
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script f finish 'echo "$1 $2" > args'
 	publish f
 	start_supervise
@@ -160,6 +163,7 @@ make_notify_client() {
 
 @test "env/: a file sets the variable to its first line, trailing blanks trimmed" {
 	new_service e
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script e run 'printf "%s|" "$GREETING" > out; exec sleep 1000'
 	mkdir -p "$SV/.e.tmp-build/env"
 	printf 'hello world \t \t\nsecond line\n' > "$SV/.e.tmp-build/env/GREETING"
@@ -171,6 +175,7 @@ make_notify_client() {
 
 @test "env/: NUL bytes in the value become newlines" {
 	new_service e
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script e run 'printf "%s" "$X" > out; exec sleep 1000'
 	mkdir -p "$SV/.e.tmp-build/env"
 	printf 'a\0b' > "$SV/.e.tmp-build/env/X"
@@ -183,6 +188,7 @@ make_notify_client() {
 @test "env/: an empty file unsets a variable the supervisor has" {
 	export SVTEST_GONE=present
 	new_service e
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script e run 'echo "gone=${SVTEST_GONE-unset}" > out; exec sleep 1000'
 	mkdir -p "$SV/.e.tmp-build/env"
 	: > "$SV/.e.tmp-build/env/SVTEST_GONE"
@@ -279,6 +285,7 @@ make_notify_client() {
 
 @test "notify: the service gets NOTIFY_SOCKET, the path of a datagram socket" {
 	new_service d
+	# shellcheck disable=SC2016 # the script expands it when it runs
 	script d run 'printf "%s" "$NOTIFY_SOCKET" > sock; exec sleep 1000'
 	setting d notify ''
 	publish d
@@ -340,6 +347,7 @@ make_notify_client() {
 # --- pidfile ---
 
 # A launcher that starts a detached daemon writing its pid to ./pid, and exits 0.
+# shellcheck disable=SC2016 # expanded by the shell that runs the launcher
 DAEMONIZE='setsid sh -c '\''echo $$ > "$PWD/pid"; exec sleep 1000'\'' >/dev/null 2>&1 & exit 0'
 
 all_gone() {
@@ -432,6 +440,7 @@ pid_file_is_service_pid() {
 	wait_until 10 pid_changed p "$old"
 	wait_until 10 up_with_pid p
 	wait_until 10 pid_file_is_service_pid p
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	EXTRA_PGIDS="$old $(sup_children)"
 	run grep 'not a daemon of this service' "$SUPLOG"
 	assert_failure
@@ -453,6 +462,7 @@ pid_file_is_service_pid() {
 	run svctl -w 10 stop p
 	assert_success
 	EXTRA_PIDS=$(cat "$SV/p/leftovers")
+	# shellcheck disable=SC2086 # a word per pid
 	wait_until 10 all_gone $EXTRA_PIDS
 }
 
@@ -470,6 +480,7 @@ pid_file_is_service_pid() {
 }
 
 @test "pidfile: the pid of a process that is not the service's is refused and never signalled" {
+	# shellcheck disable=SC2217 # no stdin: nothing of the test held open
 	sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
 	local stranger=$!
 	disown "$stranger"

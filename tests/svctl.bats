@@ -123,7 +123,7 @@ kill_service_group() {
 	assert_success
 	wait_until 10 grep -q usr1 "$MARK"
 	assert_equal "$(service_pid x)" "$p"
-	! grep -q usr2 "$MARK"
+	! grep -q usr2 "$MARK" || false
 }
 
 @test "signal: a numeric signal is sent as that signal" {
@@ -134,7 +134,7 @@ kill_service_group() {
 	run svctl signal "$(kill -l USR2)" x
 	assert_success
 	wait_until 10 grep -q usr2 "$MARK"
-	! grep -q usr1 "$MARK"
+	! grep -q usr1 "$MARK" || false
 }
 
 @test "signal: to a service that is not running fails" {
@@ -142,6 +142,7 @@ kill_service_group() {
 	start_with x
 	run --separate-stderr svctl signal USR1 x
 	assert_failure 1
+	# shellcheck disable=SC2154 # stderr is set by run --separate-stderr
 	[[ $stderr == "svctl: "*x*"not running"* ]]
 }
 
@@ -374,7 +375,7 @@ exec sleep 1000"
 	# a scan has seen x without an executable run: not a service
 	run svctl rescan
 	assert_success
-	! known x
+	! known x || false
 	chmod 755 "$BATS_TEST_TMPDIR/real/run"
 	run svctl rescan
 	assert_success

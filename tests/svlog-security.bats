@@ -28,7 +28,9 @@ setup() {
 	command -v setpriv >/dev/null || skip "needs setpriv (util-linux) to act as another user"
 	SV=$BATS_TEST_TMPDIR/sv
 	RUN=$BATS_TEST_TMPDIR/run
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	SUPLOG=$BATS_TEST_TMPDIR/supervise.stderr
+	# shellcheck disable=SC2034 # read by cleanup_all (helpers.bash) in teardown
 	SUP_PID=
 	M_UID=$(id -u "$MALLORY")
 	M_GID=$(id -g "$MALLORY")
@@ -87,6 +89,7 @@ mallory_dir_given_back() {
 	assert_success
 	assert_output ''
 	cat "$d"/@*.s "$d/current" | cmp - "$BATS_TEST_TMPDIR/in"
+	# shellcheck disable=SC2010 # svlog's names, plain characters; ls sorts them
 	[ "$(ls "$d" | grep -c '^@')" -ge 2 ]
 	run stat -c '%U %a' "$d" "$d/current" "$d/lock" "$d"/@*.s
 	refute_output --partial root
@@ -237,11 +240,13 @@ wait_exit() {
 }
 
 rotated_some() {
+	# shellcheck disable=SC2010 # svlog's names, plain characters; ls sorts them
 	[ "$(ls "$1" | grep -c '^@')" -ge "$2" ]
 }
 
 # refused_or_rotated PID DIR NAME: svlog has exited, or rotated past NAME since.
 refused_or_rotated() {
+	# shellcheck disable=SC2010 # svlog's names, plain characters; ls sorts them
 	exited "$1" || [ "$(ls "$2" | grep '^@' | tail -n 1)" '>' "$3" ]
 }
 
@@ -278,6 +283,7 @@ refused_or_rotated() {
 	# (current is missing just between the rename of the old one and the creation of the
 	# new one: on the unpatched svlog, won within milliseconds); then a link taken away
 	# and planted again, hundreds of times
+	# shellcheck disable=SC2016 # perl's variables, in perl's quotes
 	run as_mallory perl -e '
 		my ($target, $link) = @ARGV;
 		my ($won, $planted, $end) = (0, 0, time + 5);
@@ -294,6 +300,7 @@ refused_or_rotated() {
 	[ "$planted" -ge 100 ]
 	victim_untouched
 	# svlog has refused, or goes on rotating into regular files of its own
+	# shellcheck disable=SC2010 # svlog's names, plain characters; ls sorts them
 	newest=$(ls "$d" | grep '^@' | tail -n 1)
 	wait_until 10 refused_or_rotated "$LOG_PID" "$d" "$newest"
 	kill "$writer"
@@ -317,6 +324,7 @@ refused_or_rotated() {
 @test "svlog: a user service's logger with the same log/user works in a DIR of hers; without log/user it says why" {
 	# README "svlog and other users", as it tells to set it up
 	mkdir -p "$SV/.web/log"
+	# shellcheck disable=SC2016 # the service's script, expanded when it runs
 	printf '#!/bin/sh\nwhile :; do echo "hello from $(id -un)"; sleep 0.1; done\n' > "$SV/.web/run"
 	printf '#!/bin/sh\nexec "%s" ./main\n' "$BIN/svlog" > "$SV/.web/log/run"
 	chmod 755 "$SV" "$SV/.web/run" "$SV/.web/log/run"

@@ -23,6 +23,7 @@ svlog() {
 
 # rotated DIR: the rotated files' names, oldest first.
 rotated() {
+	# shellcheck disable=SC2010 # svlog's names, plain characters; ls sorts them
 	ls "$1" | grep -E "$NAME_RE" || true
 }
 
@@ -342,6 +343,7 @@ fill_disk() {
 @test "svlog: usage errors exit 2 with the usage line" {
 	for args in "" "-s" "-s 4095 $BATS_TEST_TMPDIR/x" "-s 1k $BATS_TEST_TMPDIR/x" \
 		"-n -1 $BATS_TEST_TMPDIR/x" "-x $BATS_TEST_TMPDIR/x" "a b"; do
+		# shellcheck disable=SC2086 # the options, a word each
 		run "$BIN/svlog" $args < /dev/null
 		assert_failure 2
 		assert_line 'usage: svlog [-s BYTES] [-n N] [-t] DIR'

@@ -113,6 +113,7 @@ lines_above() {
 make_numbered() {
 	local tmp="$SV/.$1.tmp-numbered"
 	mkdir -p "$tmp/log"
+	# shellcheck disable=SC2016 # the service's script, expanded when it runs
 	printf '#!/bin/sh\ni=0\nwhile :; do i=$((i + 1)); echo "line $i"; sleep 0.02; done\n' > "$tmp/run"
 	printf '#!/bin/sh\nexec %s ./main\n' "$BIN/svlog" > "$tmp/log/run"
 	chmod +x "$tmp/run" "$tmp/log/run"
@@ -126,6 +127,7 @@ numbered_ok() {
 
 # reply_pending: the supervisor holds a reply FIFO open (a client waits for an answer).
 reply_pending() {
+	# shellcheck disable=SC2010 # ls -l shows what each descriptor is open on
 	ls -l "/proc/$SUP_PID/fd" 2>/dev/null | grep -q -- "$(realpath "$RUN")/reply/"
 }
 

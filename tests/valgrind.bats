@@ -112,6 +112,7 @@ check_valgrind_log() {
 	local svlog_bin=$BIN/svlog vg_pid rc before
 	make_sleeper sleeper
 	make_service crasher 'exit 1'
+	# shellcheck disable=SC2016 # the finish script's own arguments
 	make_service finisher 'exec sleep 1000' \
 		finish='#!/bin/sh
 echo "finish $1 $2" >> finish.out'
