@@ -29,6 +29,7 @@ __wrap_realloc(void *p, size_t n)
 }
 
 #define NAME "svc"
+#define M ((size_t)LINEBUF_LINE_MAX)
 #define NOW 1796040000123456LL /* 2026-11-30T12:00:00.123456Z */
 #define STAMP "2026-11-30T12:00:00.123456Z"
 #define JSON(line) "{\"time\":\"" STAMP "\",\"service\":\"" NAME "\",\"line\":\"" line "\"}\n"
@@ -43,6 +44,8 @@ struct got {
 };
 
 static const char *test_name = "?";
+static void fail(const char *fmt, const char *a, size_t alen, const char *b, size_t blen)
+	__attribute__((noreturn));
 static char scratch[LINEBUF_OUT_SIZE(200, LINEBUF_LINE_MAX)];
 
 static void
@@ -143,7 +146,7 @@ check_steps(enum linebuf_fmt fmt, const char *data, size_t n, const char *want, 
 }
 
 #define CHECK(fmt, data, want, lines) \
-	check_steps(fmt, data, sizeof data - 1, want, sizeof want - 1, lines)
+	check_steps(fmt, data, sizeof(data) - 1, want, sizeof(want) - 1, lines)
 
 static void
 test_split_writes(void)
@@ -225,8 +228,6 @@ check_long(size_t n, const char *end, const size_t *lens, size_t nlines)
 static void
 test_boundary(void)
 {
-	const size_t M = LINEBUF_LINE_MAX;
-
 	check_long(M - 1, "\n", (size_t[]){ M - 1 }, 1);
 	check_long(M, "\n", (size_t[]){ M }, 1);             /* exactly the limit: one line */
 	check_long(M + 1, "\n", (size_t[]){ M, 1 }, 2);      /* one over: cut */
@@ -242,8 +243,6 @@ static void
 test_boundary_utf8(void)
 {
 	static const char *chars[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80" };
-	const size_t M = LINEBUF_LINE_MAX;
-
 	for (size_t c = 0; c < 3; c++) {
 		size_t cl = strlen(chars[c]);
 		for (size_t off = 1; off < cl; off++) {
@@ -520,7 +519,7 @@ test_memory(void)
 	struct linebuf lb;
 	struct got g;
 	struct linebuf_out o = out_for(LINEBUF_TEXT, &g);
-	char *big = filled(5 * LINEBUF_LINE_MAX, 'z', "");
+	char *big = filled(5 * M, 'z', "");
 
 	linebuf_init(&lb);
 	for (int i = 0; i < 100; i++)
@@ -530,7 +529,7 @@ test_memory(void)
 	feed(&lb, "tail", 4, &o);
 	if (lb.buf == NULL || lb.cap > LINEBUF_KEEP)
 		fail("no small buffer for a tail", NULL, 0, NULL, 0);
-	feed(&lb, big, 5 * LINEBUF_LINE_MAX, &o);
+	feed(&lb, big, 5 * M, &o);
 	if (lb.cap > LINEBUF_LINE_MAX || lb.len > LINEBUF_LINE_MAX)
 		fail("a buffer past the limit", NULL, 0, NULL, 0);
 	if (g.longest != 7 + LINEBUF_LINE_MAX) /* "svc | ", the newline */
@@ -543,12 +542,16 @@ test_memory(void)
 	free(g.buf);
 }
 
-/* What a feed emits stays within linebuf_feed_max, for the worst inputs. */
+/* What a feed emits stays within linebuf_feed_max, for the worst inputs: empty lines,
+ * control characters, a name that is all escapes. */
 static void
 test_feed_max(void)
 {
 	static const enum linebuf_fmt fmts[] = { LINEBUF_RAW, LINEBUF_TEXT, LINEBUF_JSON };
-	char *nl = filled(10000, '\n', ""), *ctl = filled(3 * LINEBUF_LINE_MAX, 1, "");
+	static const char *name = "\x01\x02\x03";
+	char *nl = filled(10000, '\n', ""), *ctl = filled(3 * M, 1, "");
+	const size_t sizes[] = { LINEBUF_LINE_MAX - 1, 10000, 3 * M };
+	const char *data[] = { ctl, nl, ctl };
 
 	for (size_t f = 0; f < 3; f++) {
 		struct linebuf lb;
@@ -556,19 +559,17 @@ test_feed_max(void)
 		struct linebuf_out o = out_for(fmts[f], &g);
 		size_t max;
 		linebuf_init(&lb);
-		feed(&lb, ctl, LINEBUF_LINE_MAX - 1, &o);
-		max = linebuf_feed_max(&lb, fmts[f], 3, 10000);
-		feed(&lb, nl, 10000, &o);
-		if (g.len > max || g.lines != 10000)
-			fail("more than linebuf_feed_max (newlines)", NULL, 0, NULL, 0);
-		g.len = 0;
-		max = linebuf_feed_max(&lb, fmts[f], 3, 3 * LINEBUF_LINE_MAX);
-		feed(&lb, ctl, 3 * LINEBUF_LINE_MAX, &o);
-		if (g.len > max)
-			fail("more than linebuf_feed_max (long lines)", NULL, 0, NULL, 0);
+		for (size_t i = 0; i < 3; i++) {
+			max = linebuf_feed_max(&lb, fmts[f], 3, sizes[i]);
+			g.len = 0;
+			if (linebuf_feed(&lb, data[i], sizes[i], name, NOW, &o) != 0 || g.len > max)
+				fail("more than linebuf_feed_max", NULL, 0, NULL, 0);
+		}
+		if (g.lines != 10000 + 2) /* 3 * 64 KiB: two cut, one waits */
+			fail("wrong number of lines", NULL, 0, NULL, 0);
 		g.len = 0;
 		max = linebuf_feed_max(&lb, fmts[f], 3, 0);
-		if (linebuf_flush_partial(&lb, NAME, NOW, &o) != 0 || g.len > max || g.len == 0)
+		if (linebuf_flush_partial(&lb, name, NOW, &o) != 0 || g.len > max || g.len == 0)
 			fail("more than linebuf_feed_max (flush)", NULL, 0, NULL, 0);
 		free(g.buf);
 	}
