@@ -9,13 +9,15 @@
 #define TIME_MIN_US (-62167219200LL * 1000000)
 #define TIME_MAX_US (253402300800LL * 1000000 - 1)
 #define BUF_MIN 256 /* first allocation of a tail */
+#define STAMP_LEN 27 /* "2026-11-30T12:00:00.123456Z" */
 
-/* What feed and flush format with: the call's arguments, passed on as one. */
+/* What feed and flush format with: the call's arguments, passed on as one, and the time
+ * of their lines, formatted once for them all. */
 struct sink {
 	const struct linebuf_out *out;
 	const char *name;
 	size_t namelen;
-	int64_t now_us;
+	char stamp[STAMP_LEN];
 };
 
 static char *
@@ -54,7 +56,7 @@ civil_from_days(int64_t days, int64_t *y, int64_t *m, int64_t *d)
 	*y = yoe + era * 400 + (*m <= 2);
 }
 
-/* "2026-11-30T12:00:00.123456Z" */
+/* STAMP_LEN bytes */
 static char *
 put_time(char *p, int64_t us)
 {
@@ -204,10 +206,11 @@ put_json_string(char *p, const char *str, size_t len)
 	return p;
 }
 
-/* One line into out, which has LINEBUF_OUT_SIZE(namelen, len) bytes. */
+/* One line into out, which has LINEBUF_OUT_SIZE(namelen, len) bytes; stamp is the time
+ * (put_time's STAMP_LEN bytes). */
 static size_t
 format_line(char *out, enum linebuf_fmt fmt, const char *name, size_t namelen,
-	    int64_t now_us, const char *line, size_t len)
+	    const char *stamp, const char *line, size_t len)
 {
 	char *p = out;
 
@@ -219,7 +222,7 @@ format_line(char *out, enum linebuf_fmt fmt, const char *name, size_t namelen,
 		break;
 	case LINEBUF_JSON:
 		p = put(p, "{\"time\":\"", 9);
-		p = put_time(p, now_us);
+		p = put(p, stamp, STAMP_LEN);
 		p = put(p, "\",\"service\":\"", 13);
 		p = put_json_string(p, name, namelen);
 		p = put(p, "\",\"line\":\"", 10);
@@ -238,10 +241,13 @@ linebuf_format(char *out, size_t size, enum linebuf_fmt fmt, const char *name,
 	       int64_t now_us, const char *line, size_t len)
 {
 	size_t namelen = strlen(name);
+	char stamp[STAMP_LEN];
 
 	if (size < LINEBUF_OUT_SIZE(namelen, len))
 		return 0;
-	return format_line(out, fmt, name, namelen, now_us, line, len);
+	if (fmt == LINEBUF_JSON)
+		put_time(stamp, now_us);
+	return format_line(out, fmt, name, namelen, stamp, line, len);
 }
 
 static void
@@ -250,7 +256,7 @@ emit_line(const struct sink *sk, const char *line, size_t len)
 	const struct linebuf_out *o = sk->out;
 
 	o->emit(o->ctx, o->scratch,
-		format_line(o->scratch, o->fmt, sk->name, sk->namelen, sk->now_us, line, len));
+		format_line(o->scratch, o->fmt, sk->name, sk->namelen, sk->stamp, line, len));
 }
 
 /* A line that data holds whole, followed by its newline: RAW emits it in place. */
@@ -267,9 +273,10 @@ static int
 sink_init(struct sink *sk, const char *name, int64_t now_us, const struct linebuf_out *out)
 {
 	sk->out = out;
-	sk->name = name != NULL ? name : "";
-	sk->namelen = strlen(sk->name);
-	sk->now_us = now_us;
+	sk->name = name;
+	sk->namelen = strlen(name);
+	if (out->fmt == LINEBUF_JSON)
+		put_time(sk->stamp, now_us);
 	if (out->scratch_size < LINEBUF_OUT_SIZE(sk->namelen, LINEBUF_LINE_MAX)) {
 		errno = EINVAL;
 		return -1;
