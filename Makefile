@@ -42,6 +42,8 @@ SVLOG_OBJ = $(SVLOG_SRC:%.c=$(OBJ)/%.o)
 TD_OBJ = $(TD_SRC:%.c=$(OBJ)/%.o)
 
 PROGS = bin/supervise bin/svctl bin/svlog bin/testdaemon
+# Unit-test programs, run by tests/*.bats; built by make test, not installed.
+TEST_PROGS = bin/linebuf_test
 
 all: $(PROGS)
 
@@ -69,15 +71,20 @@ bin/testdaemon: $(TD_OBJ)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
 
+# --wrap=realloc: the test makes lib/linebuf.c's allocation fail at will.
+bin/linebuf_test: $(OBJ)/tests/linebuf_test.o $(OBJ)/libsv.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -Wl,--wrap=realloc -o $@ $(filter %.o %.a,$^)
+
 # A build with other flags must not reuse objects: SAN=1 has its own directory, and a
 # switch between the two relinks the programs.
 .PHONY: all test run install clean lint lint-c lint-man lint-sh fuzz fuzz-build fuzz-merge bench FORCE
 bin/.flavour: FORCE
 	@mkdir -p bin
 	@echo '$(OBJ)' | cmp -s - $@ || echo '$(OBJ)' > $@
-$(PROGS): bin/.flavour
+$(PROGS) $(TEST_PROGS): bin/.flavour
 
-test: all
+test: all $(TEST_PROGS)
 	tests/run
 
 # supervise on the bundled services (as a daemon: it returns once it takes commands),
