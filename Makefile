@@ -95,8 +95,9 @@ run: all
 	bin/svctl -d services -w 10 wait up testdaemon && bin/svctl -d services log -f testdaemon
 
 # Side by side with daemontools, runit, s6 and supervisord when installed (bench/run says
-# how; options BENCH_TRIALS, BENCH_ONLY, ...). Never part of make test. The helpers are
-# static: their exec costs no dynamic loading.
+# how; options BENCH_TRIALS, BENCH_ONLY, BENCH_SCALE_N, ...), then ours at 100 to 10,000
+# services and the scaling curves drawn with gnuplot (gnuplot-nox) into docs/scaling.svg.
+# Never part of make test. The helpers are static: their exec costs no dynamic loading.
 BENCH_PROGS = bin/bench/stamp bin/bench/helper bin/bench/floor
 bin/bench/%: bench/%.c
 	@mkdir -p bin/bench

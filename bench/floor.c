@@ -14,10 +14,12 @@
  *   floor -n SVDIR
  *
  * The bring-up floor: forks and execs ./run in every service directory of SVDIR, one
- * after the other as fast as it can, and does nothing else (the caller times it like a
- * supervisor's bring-up: from the exec of floor to the last stamp). Then it waits for
- * SIGTERM or SIGINT, sends SIGTERM to every child, SIGKILL to those still there after
- * 5 s, reaps them and exits 0. */
+ * after the other as fast as it can, without waiting for any exec, and does nothing
+ * else (the caller times it like a supervisor's bring-up: from the exec of floor to the
+ * last stamp). Then the shutdown floor: it waits for SIGTERM or SIGINT, sends SIGTERM to
+ * every child, reaps them all with blocking waitpid() and exits 0 (the caller times it
+ * like a supervisor's shutdown: from its signal to floor's exit). A child still there
+ * 5 s after the signal gets SIGKILL, so that the exit stays bounded. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -111,6 +113,16 @@ next_stamp(int ifd, const char *file, off_t *size, long long deadline, pid_t chi
 	}
 }
 
+static volatile sig_atomic_t alarmed;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	if (alarmed == 0)
+		alarmed = 1;
+}
+
 static int
 bringup(const char *svdir)
 {
@@ -155,23 +167,26 @@ bringup(const char *svdir)
 		;
 	for (size_t i = 0; i < n; i++)
 		kill(pids[i], SIGTERM);
-	long long deadline = mono_ms() + 5000;
-	size_t left = n;
-	while (left > 0) {
-		pid_t p = waitpid(-1, NULL, WNOHANG);
-		if (p > 0) {
+	/* SIGALRM interrupts the blocking waitpid() once, 5 s on, for the SIGKILL below */
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == -1)
+		die("sigaction");
+	alarm(5);
+	for (size_t left = n; left > 0;) {
+		if (waitpid(-1, NULL, 0) > 0) {
 			left--;
 			continue;
 		}
-		if (p == -1 && errno == ECHILD)
+		if (errno == ECHILD)
 			break;
-		if (mono_ms() > deadline) {
+		if (errno == EINTR && alarmed == 1) {
 			for (size_t i = 0; i < n; i++)
 				kill(pids[i], SIGKILL);
-			deadline = mono_ms() + 60000;
+			alarmed = 2;
+		} else if (errno != EINTR) {
+			die("waitpid");
 		}
-		struct timespec ts = { 0, 10000000L };
-		nanosleep(&ts, NULL);
 	}
 	free(pids);
 	return 0;

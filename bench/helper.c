@@ -17,6 +17,22 @@
  *       the whole sequence timed. Prints "ELAPSED_NS SVSTAT_RUNS".
  *   helper exec T0FILE -- PROGRAM ARG...
  *       Writes CLOCK_REALTIME in ns to T0FILE and execs PROGRAM: the bring-up's start.
+ *   helper storm DIR PREFIX PID TIMEOUT_MS
+ *       The crash storm. Every stamp file in DIR whose name starts with PREFIX names its
+ *       running instance (last line); reads the CPU time of PID (the supervisor), the
+ *       clock, and SIGKILLs all those instances one after the other, then waits
+ *       (inotify on DIR, names looked up, a full rescan on overflow) until every one of
+ *       them has a new instance. Prints "BACK_NS CPU_NS N SEND_NS CPU_TICK_NS": the last
+ *       new stamp minus the time before the first kill, the supervisor's CPU time
+ *       (schedstat, ns, all its threads) from before the first kill to when the last new
+ *       stamp was seen, the number of instances, how long sending the kills took, and
+ *       the same CPU time from utime + stime (/proc/PID/stat, clock ticks).
+ *   helper stop PID TIMEOUT_MS [-- PROGRAM ARG...]
+ *       Reads the clock, then runs PROGRAM (its stdout to /dev/null), or without one
+ *       sends SIGTERM to PID, and waits (pidfd) until PID has exited. Prints
+ *       "EXIT_NS PROG_STATUS PROG_NS CPU_NS": until PID exited, PROGRAM's exit status
+ *       and time (-1 -1 without one), the CPU time PID used meanwhile (its schedstat,
+ *       read again from the zombie, or -1 once gone).
  *
  * Every wait is bounded by its TIMEOUT_MS: past it, the helper says "timeout ..." on
  * stderr, kills what it spawned (by pid) and exits 1. Exit 2: usage or system error. */
@@ -70,7 +86,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: helper kill FILE TIMEOUT_MS MIN_UP_MS | wait DIR N TIMEOUT_MS |"
 			" time TIMEOUT_MS [-q] -- PROG ARG... | svcup TIMEOUT_MS DIR |"
-			" exec T0FILE -- PROG ARG...\n");
+			" exec T0FILE -- PROG ARG... | storm DIR PREFIX PID TIMEOUT_MS |"
+			" stop PID TIMEOUT_MS [-- PROG ARG...]\n");
 	exit(2);
 }
 
@@ -427,6 +444,290 @@ cmd_exec(int argc, char **argv)
 	die(argv[4]);
 }
 
+/* CPU time of every thread of PID, in ns (schedstat: exact, where utime + stime of
+ * /proc/PID/stat counts clock ticks); -1 when PID is gone. */
+static long long
+cpu_ns(pid_t pid)
+{
+	char path[320], buf[128];
+	long long sum = 0;
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof path, "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/task/%s/schedstat", (long)pid, e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd == -1)
+			continue; /* a thread that has just exited */
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			sum += atoll(buf);
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* utime + stime of PID from /proc/PID/stat, in ns (clock-tick resolution); -1: gone. */
+static long long
+cpu_tick_ns(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut, st;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* the fields after the command, which may hold spaces and parentheses */
+	char *p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+				&ut, &st) != 2)
+		return -1;
+	return (long long)(ut + st) * (1000000000LL / sysconf(_SC_CLK_TCK));
+}
+
+/* One instance of the storm: its stamp file, how far it has been read, the pid killed. */
+struct victim {
+	char name[NAME_MAX + 1];
+	off_t size;
+	long pid;
+	int done;
+};
+
+static int
+victim_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct victim *)a)->name, ((const struct victim *)b)->name);
+}
+
+/* Whether V's file has a line of another instance past what was read; its stamp to *NS. */
+static int
+victim_back(int dfd, struct victim *v, long long *ns)
+{
+	char buf[4096];
+	int fd = openat(dfd, v->name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	long pid;
+
+	if (fd == -1)
+		return 0;
+	n = pread(fd, buf, sizeof buf - 1, v->size);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the first complete line after the killed instance's: the next instance */
+	char *nl = strchr(buf, '\n');
+	if (nl == NULL || sscanf(buf, "%lld %ld", ns, &pid) != 2 || pid == v->pid)
+		return 0;
+	return 1;
+}
+
+/* The victims of DIR: files named PREFIX..., sorted by name, each with its last pid. */
+static struct victim *
+victims(const char *dir, const char *prefix, size_t *count)
+{
+	struct victim *vs = NULL;
+	size_t n = 0, cap = 0, plen = strlen(prefix);
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		die(dir);
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, prefix, plen) != 0 || e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			if ((vs = realloc(vs, cap * sizeof *vs)) == NULL)
+				die("realloc");
+		}
+		struct victim *v = &vs[n];
+		char path[PATH_MAX];
+		long long ns;
+		snprintf(v->name, sizeof v->name, "%s", e->d_name);
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (last_line(path, 0, &ns, &v->pid, &v->size) != 1) {
+			fprintf(stderr, "helper: %s: no stamp line\n", path);
+			exit(1);
+		}
+		v->done = 0;
+		n++;
+	}
+	closedir(d);
+	qsort(vs, n, sizeof *vs, victim_cmp);
+	*count = n;
+	return vs;
+}
+
+static int
+cmd_storm(int argc, char **argv)
+{
+	if (argc != 6)
+		usage();
+	const char *dir = argv[2];
+	pid_t sup = (pid_t)num(argv[4]);
+	long long deadline = mono_ms() + num(argv[5]);
+	char buf[65536] __attribute__((aligned(__alignof__(struct inotify_event))));
+	long long last = 0, ns, cpu0, tick0, t0, t_sent;
+	size_t n, left;
+	struct victim *vs;
+	struct pollfd p;
+	int ifd, dfd;
+
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd == -1)
+		die("inotify_init1");
+	/* one write() a stamp: IN_MODIFY alone tells of every new line, with its name */
+	if (inotify_add_watch(ifd, dir, IN_MODIFY | IN_ONLYDIR) == -1)
+		die(dir);
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		die(dir);
+	vs = victims(dir, argv[3], &n);
+	if (n == 0) {
+		fprintf(stderr, "helper: %s: no stamp file named %s...\n", dir, argv[3]);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (kill((pid_t)vs[i].pid, 0) == -1) {
+			fprintf(stderr, "helper: %s: instance %ld is not running\n", vs[i].name,
+				vs[i].pid);
+			return 1;
+		}
+
+	cpu0 = cpu_ns(sup);
+	tick0 = cpu_tick_ns(sup);
+	t0 = now_ns();
+	for (size_t i = 0; i < n; i++)
+		if (kill((pid_t)vs[i].pid, SIGKILL) == -1 && errno != ESRCH)
+			die("kill");
+	t_sent = now_ns();
+
+	p = (struct pollfd){ .fd = ifd, .events = POLLIN };
+	left = n;
+	int rescan = 1; /* lines written while the kills went out came before any read */
+	while (left > 0) {
+		if (rescan) {
+			for (size_t i = 0; i < n; i++)
+				if (!vs[i].done && victim_back(dfd, &vs[i], &ns)) {
+					vs[i].done = 1;
+					left--;
+					last = ns > last ? ns : last;
+				}
+			rescan = 0;
+			continue;
+		}
+		int l = left_ms(deadline);
+		if (l == 0) {
+			fprintf(stderr, "helper: timeout: %s: %zu of %zu instances not back after %s ms\n",
+				dir, left, n, argv[5]);
+			printf("timeout %zu\n", left);
+			return 1;
+		}
+		int r = poll(&p, 1, l < 250 ? l : 250);
+		if (r == -1 && errno != EINTR)
+			die("poll");
+		if (r == 0) { /* quiet for 250 ms: look at what is left, whatever inotify said */
+			rescan = 1;
+			continue;
+		}
+		ssize_t got;
+		while ((got = read(ifd, buf, sizeof buf)) > 0) {
+			for (char *q = buf; q < buf + got;) {
+				struct inotify_event *ev = (struct inotify_event *)(void *)q;
+				q += sizeof *ev + ev->len;
+				if (ev->mask & IN_Q_OVERFLOW) {
+					rescan = 1;
+					continue;
+				}
+				if (ev->len == 0)
+					continue;
+				struct victim key, *v;
+				snprintf(key.name, sizeof key.name, "%s", ev->name);
+				v = bsearch(&key, vs, n, sizeof *vs, victim_cmp);
+				if (v != NULL && !v->done && victim_back(dfd, v, &ns)) {
+					v->done = 1;
+					left--;
+					last = ns > last ? ns : last;
+				}
+			}
+		}
+	}
+	long long cpu1 = cpu_ns(sup), tick1 = cpu_tick_ns(sup);
+	printf("%lld %lld %zu %lld %lld\n", last - t0, cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0,
+	       n, t_sent - t0, tick0 < 0 || tick1 < 0 ? -1 : tick1 - tick0);
+	free(vs);
+	return 0;
+}
+
+static int
+cmd_stop(int argc, char **argv)
+{
+	if (argc != 4 && (argc < 6 || strcmp(argv[4], "--") != 0))
+		usage();
+	pid_t pid = (pid_t)num(argv[2]), prog = -1;
+	long long timeout = num(argv[3]), deadline = mono_ms() + timeout;
+	long long t0, t1, t_prog = -1, cpu0, cpu1;
+	int pfd, st = -1, out;
+
+	if ((pfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		die("pidfd_open");
+	if ((out = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1)
+		die("/dev/null");
+	cpu0 = cpu_ns(pid);
+	t0 = now_ns();
+	if (argc > 4)
+		prog = spawn(argv + 5, out);
+	else if (kill(pid, SIGTERM) == -1)
+		die("kill");
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	for (;;) {
+		int r = poll(&p, 1, left_ms(deadline));
+		if (r == 1)
+			break;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			die("poll");
+		fprintf(stderr, "helper: timeout: %ld still running %lld ms after the stop\n",
+			(long)pid, timeout);
+		if (prog != -1) {
+			kill(prog, SIGKILL);
+			waitpid(prog, NULL, 0);
+		}
+		printf("timeout\n");
+		return 1;
+	}
+	t1 = now_ns();
+	cpu1 = cpu_ns(pid); /* a zombie until its parent reaps it: still readable */
+	if (prog != -1) {
+		st = reap(prog, deadline + 10000);
+		t_prog = now_ns() - t0;
+		if (st == -1) {
+			fprintf(stderr, "helper: timeout: %s still running; killed\n", argv[5]);
+			return 1;
+		}
+	}
+	printf("%lld %d %lld %lld\n", t1 - t0, st == -1 ? -1 : status_code(st), t_prog,
+	       cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0);
+	close(pfd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -442,5 +743,9 @@ main(int argc, char **argv)
 		return cmd_svcup(argc, argv);
 	if (strcmp(argv[1], "exec") == 0)
 		return cmd_exec(argc, argv);
+	if (strcmp(argv[1], "storm") == 0)
+		return cmd_storm(argc, argv);
+	if (strcmp(argv[1], "stop") == 0)
+		return cmd_stop(argc, argv);
 	usage();
 }
