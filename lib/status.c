@@ -366,8 +366,12 @@ status_describe(char *buf, size_t size, const struct sv_status *st, int64_t now_
 	else if (st->pid == 0 && st->normally_up && st->state != SV_WAITING && st->state != SV_UP)
 		sb_printf(&b, ", normally up"); /* a one-shot is up with no process */
 	if (st->pid == 0 && st->ndeaths > 0) {
-		sb_printf(&b, ", ");
-		death_text(&b, &st->deaths[0], " ");
+		char d[64];
+		struct sbuf db = { d, sizeof d, 0 };
+		death_text(&db, &st->deaths[0], " ");
+		sb_done(&db);
+		if (strcmp(d, st->reason) != 0) /* a failed one-shot's reason says it already */
+			sb_printf(&b, ", %s", d);
 	}
 	if (st->restarts > 0)
 		sb_printf(&b, ", %u restart%s", st->restarts, st->restarts == 1 ? "" : "s");
