@@ -13,7 +13,7 @@
 static const char *const state_names[] = {
 	[SV_DOWN] = "down",       [SV_STARTING] = "starting", [SV_UP] = "up",
 	[SV_STOPPING] = "stopping", [SV_FINISHING] = "finishing", [SV_BACKOFF] = "backoff",
-	[SV_FAILED] = "failed",
+	[SV_FAILED] = "failed",   [SV_WAITING] = "waiting",
 };
 static const char *const want_names[] = {
 	[WANT_DOWN] = "down", [WANT_UP] = "up", [WANT_ONCE] = "once",
@@ -77,11 +77,11 @@ death_text(struct sbuf *b, const struct sv_death *d, const char *eq)
 /* Free text (src[0..len), up to a NUL) as one line: a newline in it would start a field
  * of its own. The parser applies it too, so that what it reads is what would be written. */
 static void
-one_line(char *dst, const char *src, size_t len)
+one_line(char *dst, size_t size, const char *src, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < len && src[i] != '\0' && i < STATUS_REASON_MAX - 1; i++)
+	for (i = 0; i < len && src[i] != '\0' && i < size - 1; i++)
 		dst[i] = (src[i] == '\n' || src[i] == '\r') ? ' ' : src[i];
 	dst[i] = '\0';
 }
@@ -91,10 +91,13 @@ status_format(char *buf, size_t size, const struct sv_status *st)
 {
 	struct sbuf b = { buf, size, 0 };
 	char reason[STATUS_REASON_MAX], warning[STATUS_REASON_MAX], text[STATUS_REASON_MAX];
+	char deps[STATUS_DEPS_MAX], waiting[STATUS_WAITING_MAX];
 
-	one_line(reason, st->reason, sizeof st->reason);
-	one_line(warning, st->warning, sizeof st->warning);
-	one_line(text, st->text, sizeof st->text);
+	one_line(reason, sizeof reason, st->reason, sizeof st->reason);
+	one_line(warning, sizeof warning, st->warning, sizeof st->warning);
+	one_line(text, sizeof text, st->text, sizeof st->text);
+	one_line(deps, sizeof deps, st->deps, sizeof st->deps);
+	one_line(waiting, sizeof waiting, st->waiting_for, sizeof st->waiting_for);
 	sb_printf(&b, "name=%s\nstate=%s\npid=%ld\npgid=%ld\nstarttime=%llu\nsince=%lld\n",
 		  st->name, status_state_name(st->state), (long)st->pid, (long)st->pgid,
 		  st->starttime, (long long)st->since_sec);
@@ -102,6 +105,8 @@ status_format(char *buf, size_t size, const struct sv_status *st)
 		  status_want_name(st->want), st->normally_up ? "up" : "down", st->ready ? 1 : 0,
 		  st->restarts, (long long)st->next_sec, reason);
 	sb_printf(&b, "warning=%s\ntext=%s\n", warning, text);
+	sb_printf(&b, "type=%s\ndependencies=%s\nwaiting_for=%s\n",
+		  st->oneshot ? "oneshot" : "longrun", deps, waiting);
 	for (int i = 0; i < st->ndeaths && i < STATUS_DEATHS; i++) {
 		const struct sv_death *d = &st->deaths[i];
 		sb_printf(&b, "death=%lld ", (long long)d->when_sec);
@@ -246,7 +251,16 @@ status_parse(const char *buf, struct sv_status *st, const char **why)
 			st->restarts = (unsigned)n;
 		} else if (KEY("reason") || KEY("warning") || KEY("text")) {
 			char *dst = KEY("reason") ? st->reason : KEY("warning") ? st->warning : st->text;
-			one_line(dst, v, (size_t)(end - v));
+			one_line(dst, STATUS_REASON_MAX, v, (size_t)(end - v));
+		} else if (KEY("dependencies")) {
+			one_line(st->deps, sizeof st->deps, v, (size_t)(end - v));
+		} else if (KEY("waiting_for")) {
+			one_line(st->waiting_for, sizeof st->waiting_for, v, (size_t)(end - v));
+		} else if (KEY("type")) {
+			static const char *const types[] = { "longrun", "oneshot" };
+			if ((k = lookup(v, end, types, 2)) < 0)
+				BAD("bad type");
+			st->oneshot = k;
 		} else if (KEY("death")) {
 			if (st->ndeaths < STATUS_DEATHS) {
 				if (parse_death(v, end, &st->deaths[st->ndeaths]) == -1)
@@ -303,6 +317,24 @@ age(int64_t then, int64_t now)
 	return then > 0 && now > then ? now - then : 0;
 }
 
+/* The space-separated names of st.deps after lead, comma-separated. */
+static void
+deps_list(struct sbuf *b, const char *deps, const char *lead)
+{
+	const char *p = deps;
+	int first = 1;
+
+	sb_printf(b, "%s", lead);
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+		if (n > 0) {
+			sb_printf(b, "%s%.*s", first ? "" : ", ", (int)n, p);
+			first = 0;
+		}
+		p += n + (p[n] == ' ');
+	}
+}
+
 size_t
 status_describe(char *buf, size_t size, const struct sv_status *st, int64_t now_sec)
 {
@@ -312,6 +344,10 @@ status_describe(char *buf, size_t size, const struct sv_status *st, int64_t now_
 	if (st->pid > 0)
 		sb_printf(&b, " (pid %ld)", (long)st->pid);
 	sb_printf(&b, " %llds", (long long)age(st->since_sec, now_sec));
+	if (st->oneshot)
+		sb_printf(&b, ", oneshot");
+	if (st->state == SV_WAITING && st->waiting_for[0] != '\0')
+		sb_printf(&b, ", waiting for %s", st->waiting_for);
 	if (st->pid > 0 && st->ready)
 		sb_printf(&b, ", ready");
 	if (st->next_sec > 0) {
@@ -327,11 +363,15 @@ status_describe(char *buf, size_t size, const struct sv_status *st, int64_t now_
 		sb_printf(&b, ", want up");
 	if (st->pid > 0 && !st->normally_up)
 		sb_printf(&b, ", normally down");
-	else if (st->pid == 0 && st->normally_up)
-		sb_printf(&b, ", normally up");
+	else if (st->pid == 0 && st->normally_up && st->state != SV_WAITING && st->state != SV_UP)
+		sb_printf(&b, ", normally up"); /* a one-shot is up with no process */
 	if (st->pid == 0 && st->ndeaths > 0) {
-		sb_printf(&b, ", ");
-		death_text(&b, &st->deaths[0], " ");
+		char d[64];
+		struct sbuf db = { d, sizeof d, 0 };
+		death_text(&db, &st->deaths[0], " ");
+		sb_done(&db);
+		if (strcmp(d, st->reason) != 0) /* a failed one-shot's reason says it already */
+			sb_printf(&b, ", %s", d);
 	}
 	if (st->restarts > 0)
 		sb_printf(&b, ", %u restart%s", st->restarts, st->restarts == 1 ? "" : "s");
@@ -341,6 +381,8 @@ status_describe(char *buf, size_t size, const struct sv_status *st, int64_t now_
 		sb_printf(&b, ", \"%s\"", st->text);
 	if (st->warning[0] != '\0')
 		sb_printf(&b, ", warning: %s", st->warning);
+	if (st->deps[0] != '\0' && st->state != SV_WAITING)
+		deps_list(&b, st->deps, ", depends on ");
 	return sb_done(&b);
 }
 
@@ -393,6 +435,24 @@ status_json(char *buf, size_t size, const struct sv_status *st)
 	sb_printf(&b, ",\"text\":");
 	if (st->text[0] != '\0')
 		json_string(&b, st->text);
+	else
+		sb_printf(&b, "null");
+	sb_printf(&b, ",\"type\":\"%s\",\"dependencies\":[", st->oneshot ? "oneshot" : "longrun");
+	for (const char *p = st->deps, *sep = ""; *p != '\0';) {
+		char name[STATUS_DEPS_MAX];
+		size_t n = strcspn(p, " ");
+		if (n > 0) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			sb_printf(&b, "%s", sep);
+			json_string(&b, name);
+			sep = ",";
+		}
+		p += n + (p[n] == ' ');
+	}
+	sb_printf(&b, "],\"waiting_for\":");
+	if (st->state == SV_WAITING && st->waiting_for[0] != '\0')
+		json_string(&b, st->waiting_for);
 	else
 		sb_printf(&b, "null");
 	sb_printf(&b, ",\"deaths\":[");

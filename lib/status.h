@@ -11,12 +11,17 @@
 #include "svname.h"
 
 /* What is, as users see it. The transitions live in supervise/service.c. */
-enum sv_state { SV_DOWN, SV_STARTING, SV_UP, SV_STOPPING, SV_FINISHING, SV_BACKOFF, SV_FAILED };
+enum sv_state {
+	SV_DOWN, SV_STARTING, SV_UP, SV_STOPPING, SV_FINISHING, SV_BACKOFF, SV_FAILED,
+	SV_WAITING, /* wanted up, its dependencies not ready yet */
+};
 /* What was asked. */
 enum sv_want { WANT_DOWN, WANT_UP, WANT_ONCE };
 
 #define STATUS_DEATHS 5      /* deaths kept, newest first */
 #define STATUS_REASON_MAX 160
+#define STATUS_WAITING_MAX 512 /* what a waiting service waits for, and why */
+#define STATUS_DEPS_MAX 1024    /* its dependencies' names, space-separated */
 
 struct sv_death {
 	int64_t when_sec;  /* epoch */
@@ -42,6 +47,9 @@ struct sv_status {
 	char text[STATUS_REASON_MAX];    /* what the service said of itself (sd_notify STATUS=) */
 	int ndeaths;
 	struct sv_death deaths[STATUS_DEATHS];
+	int oneshot;                 /* `type` oneshot */
+	char deps[STATUS_DEPS_MAX];  /* "db cache": what it depends on ("" none; cut at a name) */
+	char waiting_for[STATUS_WAITING_MAX]; /* waiting: "db (failed: exit 1), cache" */
 };
 
 const char *status_state_name(enum sv_state s);
@@ -60,8 +68,9 @@ size_t status_describe(char *buf, size_t size, const struct sv_status *st, int64
 /* One JSON object for the service. */
 size_t status_json(char *buf, size_t size, const struct sv_status *st);
 
-/* status_format, status_describe and status_json fit: JSON is the longest, about 3.6 KiB
- * at most, when the three free texts are all control characters (6 bytes each as \u00XX) */
-#define STATUS_TEXT_MAX 4096
+/* status_format, status_describe and status_json fit: JSON is the longest, about 7 KiB
+ * at most, when the four free texts are all control characters (6 bytes each as \u00XX)
+ * and the dependencies take all their room (quoted, comma-separated) */
+#define STATUS_TEXT_MAX 8192
 
 #endif

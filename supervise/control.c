@@ -405,17 +405,26 @@ wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum prot
 
 /* --- commands --- */
 
+/* "stopping web: depends on db", on svctl's stdout */
 static void
-apply(struct sup *s, struct service *sv, const struct proto_cmd *cmd)
+say_stopping(void *ctx, const char *who, const char *via)
+{
+	reply(ctx, PROTO_OUT, "stopping %s: depends on %s", who, via);
+}
+
+static void
+apply(struct sup *s, struct service *sv, const struct proto_cmd *cmd, struct waiter *w)
 {
 	switch (cmd->verb) {
 	case VERB_START:
 		service_want(s, sv, WANT_UP, 0);
 		break;
-	case VERB_STOP:
+	case VERB_STOP: /* dependents first */
+		deps_stop_dependents(s, sv, 0, say_stopping, w);
 		service_want(s, sv, WANT_DOWN, 0);
 		break;
-	case VERB_RESTART:
+	case VERB_RESTART: /* its dependents start again once it is ready */
+		deps_stop_dependents(s, sv, 1, say_stopping, w);
 		service_want(s, sv, WANT_UP, 1);
 		break;
 	case VERB_ONCE:
@@ -491,7 +500,7 @@ execute(struct sup *s, const struct proto_cmd *cmd, int64_t now)
 				failed = 1;
 				continue;
 			}
-			apply(s, sv, cmd);
+			apply(s, sv, cmd, w);
 		}
 	}
 	if (w == NULL)

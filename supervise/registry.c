@@ -205,6 +205,7 @@ service_forget(struct sup *s, struct service *sv)
 	struct service **pp;
 	char file[SVREF_MAX + 1];
 
+	deps_forget(s, sv); /* its dependents now wait for "no such service" */
 	for (pp = &s->services; *pp != sv; pp = &(*pp)->next)
 		;
 	*pp = sv->next;

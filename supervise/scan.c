@@ -87,16 +87,23 @@ scan_init(struct sup *s)
 	return 0;
 }
 
-/* What an entry of SVDIR is: 1 a service (with its `down` flag), 0 a directory without
- * an executable run yet, -1 nothing of ours. */
+/* What an entry of SVDIR is: 1 a service (with its `down` flag; a one-shot, whose `down`
+ * is its stop script, is normally up), 0 a directory without an executable run (or a
+ * one-shot's up) yet, -1 nothing of ours. */
 static int
-classify(int dfd, const char *name, int *normally_up)
+classify(int dfd, const char *name, int *normally_up, int *oneshot)
 {
 	struct stat st;
 	char path[SVNAME_MAX + 8];
 
 	if (fstatat(dfd, name, &st, 0) == -1 || !S_ISDIR(st.st_mode))
 		return -1;
+	*oneshot = svdir_oneshot_at(dfd, name);
+	if (*oneshot) {
+		snprintf(path, sizeof path, "%s/up", name);
+		*normally_up = 1;
+		return fstatat(dfd, path, &st, 0) == 0 && S_ISREG(st.st_mode) ? 1 : 0;
+	}
 	snprintf(path, sizeof path, "%s/run", name);
 	if (fstatat(dfd, path, &st, 0) == -1 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))
 		return 0;
@@ -130,16 +137,19 @@ note_candidate(struct sup *s, const char *name, int valid_name, int kind)
 }
 
 /* A new service, and its logger when it has a log/ with an executable run: the logger is
- * made and started first. */
-static void
-add_service(struct sup *s, const char *name, int normally_up)
+ * made and started first. The service itself is started by start_found(), once the
+ * scan has read what every service depends on. */
+static struct service *
+add_service(struct sup *s, const char *name, int normally_up, int oneshot)
 {
 	struct service *sv = service_new(s, name, normally_up, NULL), *lg = NULL;
 	char ref[SVREF_MAX + 1];
 
 	if (sv == NULL)
-		return;
+		return NULL;
 	sv->present = 1;
+	sv->fresh = 1;
+	sv->oneshot = oneshot;
 	if (svdir_has(s, sv, "log/run", 1)) {
 		snprintf(ref, sizeof ref, "%s%s", name, SVNAME_LOG);
 		lg = service_new(s, ref, 1, sv);
@@ -148,8 +158,14 @@ add_service(struct sup *s, const char *name, int normally_up)
 	/* what an earlier supervisor left running is taken over, not started twice */
 	if (lg != NULL && !service_adopt(s, lg))
 		service_want(s, lg, s->shutting_down ? WANT_DOWN : WANT_UP, 0);
+	return sv;
+}
+
+static void
+start_found(struct sup *s, struct service *sv)
+{
 	if (!service_adopt(s, sv))
-		service_want(s, sv, normally_up && !s->shutting_down ? WANT_UP : WANT_DOWN, 0);
+		service_want(s, sv, sv->st.normally_up && !s->shutting_down ? WANT_UP : WANT_DOWN, 0);
 }
 
 void
@@ -157,6 +173,7 @@ scan_run(struct sup *s)
 {
 	DIR *d = opendir(s->paths.svdir);
 	struct dirent *de;
+	int partial;
 
 	svdir_check_root(s);
 
@@ -171,14 +188,14 @@ scan_run(struct sup *s)
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
 		size_t len = strlen(name);
-		int normally_up = 1, kind;
+		int normally_up = 1, kind, oneshot;
 		struct service *sv;
 
 		if (name[0] == '.')
 			continue;
 		sv = service_find(s, name);
 		if (sv != NULL) { /* known: stays while its directory exists, run or not */
-			kind = classify(dirfd(d), name, &normally_up);
+			kind = classify(dirfd(d), name, &normally_up, &oneshot);
 			if (kind >= 0)
 				sv->present = 1;
 			if (sv->present && sv->removed) { /* back while stopping: a new life */
@@ -191,21 +208,33 @@ scan_run(struct sup *s)
 			note_candidate(s, name, 0, -1);
 			continue;
 		}
-		kind = classify(dirfd(d), name, &normally_up);
+		kind = classify(dirfd(d), name, &normally_up, &oneshot);
 		if (kind < 0)
 			continue;
 		if (kind == 0) {
 			note_candidate(s, name, 1, 0);
 			continue;
 		}
-		add_service(s, name, normally_up);
+		(void)add_service(s, name, normally_up, oneshot);
 	}
-	if (errno != 0) {
+	partial = errno != 0;
+	if (partial)
 		log_warn("unable to read %s", s->paths.svdir);
-		closedir(d);
-		return; /* a partial listing must not remove anything */
-	}
 	closedir(d);
+	/* what they depend on is read (and the cycles found) before anything new starts */
+	s->deps_in_scan = 1;
+	deps_scan(s);
+	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
+		next = sv->next; /* new ones come first: a start forgets nothing that follows */
+		if (sv->fresh) {
+			sv->fresh = 0;
+			start_found(s, sv);
+		}
+	}
+	deps_pull_all(s);
+	s->deps_in_scan = 0;
+	if (partial)
+		return; /* a partial listing must not remove anything */
 	cands_prune(s);
 	for (struct service *sv = s->services, *next; sv != NULL; sv = next) {
 		next = sv->next;

@@ -14,6 +14,15 @@
  *   FINISHING --finish exits, or timeout-finish--> what the death called for (above)
  *   BACKOFF,FAILED --deadline--------------------> STARTING
  *   BACKOFF,FAILED --want down-------------------> DOWN
+ *   any start, dependencies not ready------------> WAITING (deps.c says when they are:
+ *                                                  service_deps_poke), or FAILED on a cycle
+ *   WAITING   --dependencies ready---------------> STARTING (or BACKOFF: spacing)
+ *   WAITING   --want down------------------------> DOWN
+ *   UP,STARTING --want down or restart, with
+ *               dependents running---------------> the same, stop_pending: stops once
+ *                                                  the last of them has (dependents first)
+ * A one-shot (`type` oneshot) runs `up` in STARTING: exit 0 makes it UP (ready, no
+ * process), anything else FAILED, not retried; its stop runs `down` in STOPPING, then DOWN.
  *
  * Every change goes through service_enter(), which stamps the time, rewrites the status
  * file and tells the waiters: keeping every change on that one path is what makes the
@@ -80,7 +89,13 @@ service_enter(struct sup *s, struct service *sv, enum sv_state next, int64_t dea
 {
 	int64_t now = clock_ms();
 
+	if (next == SV_WAITING)
+		deps_waiting_text(sv, sv->st.waiting_for, sizeof sv->st.waiting_for);
+	else
+		sv->st.waiting_for[0] = '\0';
 	if (sv->st.state != next) {
+		if (next == SV_WAITING)
+			log_info("%s: waiting for %s", sv->st.name, sv->st.waiting_for);
 		sv->st.state = next;
 		sv->st.since_sec = clock_wall_sec();
 		sv->state_ms = now;
@@ -90,8 +105,12 @@ service_enter(struct sup *s, struct service *sv, enum sv_state next, int64_t dea
 			  : clock_wall_sec() + (deadline_ms - now + 999) / 1000;
 	if (next != SV_FAILED && next != SV_BACKOFF && next != SV_FINISHING)
 		sv->st.reason[0] = '\0';
+	if (next != SV_UP && next != SV_STARTING)
+		sv->stop_pending = 0; /* its stop has begun, or it died first */
+	sv->st.oneshot = sv->oneshot;
 	status_save(s, sv);
 	waiters_on_change(s, sv);
+	deps_on_change(s, sv); /* ready or not, running or not: its edges count it */
 }
 
 /* --- starting --- */
@@ -307,25 +326,66 @@ went_up(struct sup *s, struct service *sv)
 	service_enter(s, sv, SV_UP, CLOCK_NEVER);
 }
 
+/* A start that cannot be now: its dependencies are not ready, or it is on a cycle. */
+static int
+deps_hold_start(struct sup *s, struct service *sv)
+{
+	if (deps_can_start(s, sv)) {
+		sv->cycle_failed = 0;
+		return 0;
+	}
+	if (sv->cycle[0] == '\0') {
+		service_enter(s, sv, SV_WAITING, CLOCK_NEVER);
+		return 1;
+	}
+	snprintf(sv->st.reason, sizeof sv->st.reason, "%s", sv->cycle);
+	sv->cycle_failed = 1;
+	service_enter(s, sv, SV_FAILED, CLOCK_NEVER); /* until the cycle is broken */
+	return 1;
+}
+
+/* `up` or `down` of a one-shot: exec'd when executable, else read by /bin/sh. */
+static char *const *
+oneshot_argv(struct sup *s, struct service *sv, int down)
+{
+	static char *const up[] = { "./up", NULL }, *const sh_up[] = { "/bin/sh", "./up", NULL };
+	static char *const dn[] = { "./down", NULL }, *const sh_dn[] = { "/bin/sh", "./down", NULL };
+
+	if (svdir_has(s, sv, down ? "down" : "up", 1))
+		return down ? dn : up;
+	return down ? sh_dn : sh_up;
+}
+
 static void
 start_run(struct sup *s, struct service *sv)
 {
-	static char *const argv[] = { "./run", NULL };
+	static char *const run[] = { "./run", NULL };
 	int64_t now = clock_ms();
 
 	svdir_settings(s, sv);
+	if (deps_hold_start(s, sv))
+		return;
 	sv->start_ms = now;
+	sv->timed_out = 0;
+	sv->running_down = 0;
 	sv->killed = 0;
 	sv->daemon = 0;
 	sv->pidfile_until_ms = 0;
 	sv->st.ready = 0;
 	sv->st.text[0] = '\0';
-	if (spawn_prog(s, sv, argv, 1) == -1) {
-		failed(s, sv, now);
+	if (spawn_prog(s, sv, sv->oneshot ? oneshot_argv(s, sv, 0) : run, !sv->oneshot) == -1) {
+		if (!sv->oneshot) {
+			failed(s, sv, now);
+			return;
+		}
+		log_warnx("%s: unable to run up: %s", sv->st.name, sv->st.reason);
+		service_enter(s, sv, SV_FAILED, CLOCK_NEVER); /* a one-shot is tried when asked */
 		return;
 	}
-	log_info("%s: started (pid %ld)", sv->st.name, (long)sv->st.pid);
-	service_enter(s, sv, SV_STARTING, CLOCK_NEVER); /* up once it has exec'd */
+	log_info("%s: %sstarted (pid %ld)", sv->st.name, sv->oneshot ? "up " : "", (long)sv->st.pid);
+	/* up once it has exec'd; a one-shot once its up has exited 0 */
+	service_enter(s, sv, SV_STARTING, sv->oneshot && sv->timeout_up_ms > 0
+						  ? now + sv->timeout_up_ms : CLOCK_NEVER);
 }
 
 /* The exec report of the latest spawn: a run that has exec'd is up (a `pidfile` one
@@ -333,7 +393,7 @@ start_run(struct sup *s, struct service *sv)
 void
 service_on_spawn(struct sup *s, struct service *sv)
 {
-	if (!read_report(s, sv) || sv->exec_errno != 0)
+	if (!read_report(s, sv) || sv->exec_errno != 0 || sv->oneshot)
 		return;
 	if (sv->st.state == SV_STARTING && sv->pidfile == NULL && sv->st.pid > 0)
 		went_up(s, sv);
@@ -456,11 +516,46 @@ stop_now(struct sup *s, struct service *sv)
 		      sv->timeout_kill_ms > 0 ? now + sv->timeout_kill_ms : CLOCK_NEVER);
 }
 
+static void oneshot_down(struct sup *s, struct service *sv);
+
+static void
+stop_it(struct sup *s, struct service *sv)
+{
+	if (sv->oneshot && sv->st.state == SV_UP)
+		oneshot_down(s, sv);
+	else
+		stop_now(s, sv);
+}
+
+/* Dependents first: while one runs, the stop waits (deps.c pokes it when the last is
+ * gone), and meanwhile the service no longer counts as ready for anyone. */
+static void
+stop_when_free(struct sup *s, struct service *sv)
+{
+	if (sv->holders > 0) {
+		if (!sv->stop_pending)
+			log_info("%s: stops once its dependents are down (%zu running)", sv->st.name,
+				 sv->holders);
+		sv->stop_pending = 1;
+		service_enter(s, sv, sv->st.state, sv->timer.node.at);
+		return;
+	}
+	sv->stop_pending = 0;
+	stop_it(s, sv);
+}
+
 void
 service_want(struct sup *s, struct service *sv, enum sv_want w, int restart)
 {
+	enum sv_want was = sv->st.want;
+
 	sv->st.want = w;
+	if (w != WANT_DOWN)
+		deps_pull(s, sv); /* what it depends on is wanted up too */
 	switch (sv->st.state) {
+	case SV_WAITING:
+		service_enter(s, sv, w == WANT_DOWN ? SV_DOWN : SV_WAITING, CLOCK_NEVER);
+		break;
 	case SV_DOWN:
 	case SV_BACKOFF:
 	case SV_FAILED:
@@ -486,10 +581,13 @@ service_want(struct sup *s, struct service *sv, enum sv_want w, int restart)
 		}
 		/* fall through */
 	case SV_UP:
-		if (w == WANT_DOWN || restart)
-			stop_now(s, sv);
-		else
-			service_enter(s, sv, sv->st.state, sv->timer.node.at);
+		if (w == WANT_DOWN || restart) {
+			stop_when_free(s, sv);
+			break;
+		}
+		if (was == WANT_DOWN)
+			sv->stop_pending = 0; /* a stop that had not begun: called off */
+		service_enter(s, sv, sv->st.state, sv->timer.node.at);
 		break;
 	case SV_STOPPING:
 	case SV_FINISHING:
@@ -533,7 +631,10 @@ void
 service_removed(struct sup *s, struct service *sv)
 {
 	sv->removed = 1;
-	if (sv->st.pid > 0) {
+	deps_on_change(s, sv); /* no longer ready for anyone */
+	/* its dependents stop first, then wait for it to come back */
+	deps_stop_dependents(s, sv, 1, NULL, NULL);
+	if (sv->st.pid > 0 || (sv->oneshot && sv->st.state == SV_UP)) {
 		service_want(s, sv, WANT_DOWN, 0);
 		return;
 	}
@@ -602,6 +703,122 @@ service_on_sdnotify(struct sup *s, struct service *sv)
 		service_enter(s, sv, sv->st.state, sv->timer.node.at);
 }
 
+/* Down for good: its logger follows at shutdown or when its directory is gone. */
+static void
+settle_down(struct sup *s, struct service *sv)
+{
+	service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
+	if (sv->logger != NULL && (sv->removed || s->shutting_down)) {
+		/* the logger stops last, once nothing more can come down its pipe */
+		sv->logger->removed |= sv->removed;
+		service_stop_logger(s, sv->logger);
+	}
+	if (sv->removed)
+		service_forget(s, sv);
+}
+
+/* --- one-shots --- */
+
+static void clear_process(struct sup *s, struct service *sv, int leftover_sig);
+
+static void
+oneshot_settle(struct sup *s, struct service *sv)
+{
+	if (sv->st.want != WANT_DOWN && !s->shutting_down && !sv->removed)
+		start_soon(s, sv, 0); /* a restart */
+	else
+		settle_down(s, sv);
+}
+
+/* Stopping a one-shot that is up: its `down`, when it has one. */
+static void
+oneshot_down(struct sup *s, struct service *sv)
+{
+	int64_t now = clock_ms();
+
+	sv->st.ready = 0;
+	sv->timed_out = 0;
+	if (!svdir_has(s, sv, "down", 0)) {
+		oneshot_settle(s, sv);
+		return;
+	}
+	if (spawn_prog(s, sv, oneshot_argv(s, sv, 1), 0) == -1) {
+		log_warnx("%s: unable to run down: %s", sv->st.name, sv->st.reason);
+		sv->st.reason[0] = '\0';
+		oneshot_settle(s, sv);
+		return;
+	}
+	sv->running_down = 1;
+	log_info("%s: down started (pid %ld)", sv->st.name, (long)sv->st.pid);
+	service_enter(s, sv, SV_STOPPING,
+		      sv->timeout_down_ms > 0 ? now + sv->timeout_down_ms : CLOCK_NEVER);
+}
+
+/* timeout-up or timeout-down: the script's group is killed, and it failed. */
+static void
+oneshot_timeout(struct sup *s, struct service *sv)
+{
+	log_warnx("%s: %s did not end within %lld ms, sending KILL", sv->st.name,
+		  sv->running_down ? "down" : "up",
+		  (long long)(sv->running_down ? sv->timeout_down_ms : sv->timeout_up_ms));
+	kill_group(sv, SIGKILL);
+	cgroup_kill(s, sv);
+	sv->killed = 1;
+	sv->timed_out = 1;
+	service_enter(s, sv, sv->st.state, CLOCK_NEVER);
+}
+
+/* Why up or down did not succeed, into st.reason ("" when it did). */
+static void
+oneshot_reason(struct service *sv, int wstatus, const char *script)
+{
+	sv->st.reason[0] = '\0';
+	if (sv->exec_errno != 0)
+		snprintf(sv->st.reason, sizeof sv->st.reason, "%s ./%s: %s", sv->exec_stage, script,
+			 strerror(sv->exec_errno));
+	else if (sv->timed_out)
+		snprintf(sv->st.reason, sizeof sv->st.reason, "timeout");
+	else if (wstatus == WSTATUS_UNKNOWN)
+		snprintf(sv->st.reason, sizeof sv->st.reason, "status unknown");
+	else if (WIFSIGNALED(wstatus))
+		snprintf(sv->st.reason, sizeof sv->st.reason, "signal %s", sig_name(WTERMSIG(wstatus)));
+	else if (WEXITSTATUS(wstatus) != 0)
+		snprintf(sv->st.reason, sizeof sv->st.reason, "exit %d", WEXITSTATUS(wstatus));
+}
+
+static void
+oneshot_exit(struct sup *s, struct service *sv, int wstatus)
+{
+	const char *script = sv->running_down ? "down" : "up";
+	enum sv_state was = sv->st.state;
+
+	clear_process(s, sv, SIGKILL); /* nothing a script started outlives it */
+	record_death(sv, wstatus, clock_ms() - sv->state_ms);
+	oneshot_reason(sv, wstatus, script);
+	if (sv->st.reason[0] != '\0')
+		log_warnx("%s: %s failed: %s", sv->st.name, script, sv->st.reason);
+	else
+		log_info("%s: %s succeeded", sv->st.name, script);
+	if (sv->running_down) {
+		sv->running_down = 0;
+		if (sv->timed_out && !sv->removed && !s->shutting_down)
+			service_enter(s, sv, SV_FAILED, CLOCK_NEVER);
+		else
+			oneshot_settle(s, sv);
+		return;
+	}
+	if (was == SV_STOPPING) { /* stopped before its up was done */
+		oneshot_settle(s, sv);
+		return;
+	}
+	if (sv->st.reason[0] != '\0') {
+		service_enter(s, sv, SV_FAILED, CLOCK_NEVER); /* tried again when asked */
+		return;
+	}
+	sv->st.ready = 1;
+	service_enter(s, sv, SV_UP, CLOCK_NEVER);
+}
+
 /* What a death calls for, once finish (if any) is done with it. */
 static void
 after_death(struct sup *s, struct service *sv)
@@ -613,14 +830,7 @@ after_death(struct sup *s, struct service *sv)
 	if (sv->st.want == WANT_DOWN || s->shutting_down) {
 		if (sv->death_stopped)
 			log_info("%s: stopped", sv->st.name);
-		service_enter(s, sv, SV_DOWN, CLOCK_NEVER);
-		if (sv->logger != NULL && (sv->removed || s->shutting_down)) {
-			/* the logger stops last, once nothing more can come down its pipe */
-			sv->logger->removed |= sv->removed;
-			service_stop_logger(s, sv->logger);
-		}
-		if (sv->removed)
-			service_forget(s, sv);
+		settle_down(s, sv);
 		return;
 	}
 	if (sv->death_stopped) { /* a restart: not a crash */
@@ -695,6 +905,10 @@ service_on_exit(struct sup *s, struct service *sv, int wstatus)
 	enum sv_state was = sv->st.state;
 
 	(void)read_report(s, sv); /* it has exited: its report is whole, whatever came first */
+	if (sv->oneshot) {
+		oneshot_exit(s, sv, wstatus);
+		return;
+	}
 	if (was == SV_FINISHING) {
 		log_exit(sv, "finish ", wstatus, now - sv->state_ms);
 		clear_process(s, sv, SIGKILL);
@@ -740,6 +954,22 @@ service_on_pidfd(struct sup *s, struct service *sv)
 		service_on_exit(s, sv, WSTATUS_UNKNOWN);
 }
 
+/* A one-shot an earlier supervisor left up stays up: its up is not run twice. */
+static int
+adopt_oneshot(struct sup *s, struct service *sv, const struct sv_status *old)
+{
+	svdir_settings(s, sv);
+	sv->st.want = old->want;
+	sv->st.ready = 1;
+	sv->st.ndeaths = old->ndeaths;
+	memcpy(sv->st.deaths, old->deaths, sizeof old->deaths);
+	sv->st.state = SV_UP;
+	sv->st.since_sec = old->since_sec;
+	log_info("%s: taken over (up, a one-shot)", sv->st.name);
+	service_enter(s, sv, SV_UP, CLOCK_NEVER);
+	return 1;
+}
+
 /* Takes over the process a status file of an earlier supervisor names, when it still
  * runs: the same pid and the same start time, checked through a pidfd so that the pid
  * cannot be recycled in between. 1 when taken over. */
@@ -750,8 +980,11 @@ service_adopt(struct sup *s, struct service *sv)
 	int64_t now = clock_ms(), wall = clock_wall_sec();
 	int pidfd;
 
-	if (status_read(s->status_dirfd, sv->st.name, &old) == -1 || old.pid <= 1 ||
-	    old.starttime == 0)
+	if (status_read(s->status_dirfd, sv->st.name, &old) == -1)
+		return 0;
+	if (sv->oneshot && old.oneshot && old.state == SV_UP && old.pid == 0)
+		return adopt_oneshot(s, sv, &old);
+	if (old.pid <= 1 || old.starttime == 0)
 		return 0;
 	pidfd = proc_pidfd(old.pid);
 	/* the same process (start time), and alive: a zombie nobody reaped yet is dead */
@@ -848,11 +1081,17 @@ service_on_deadline(struct sup *s, struct service *sv, int64_t now)
 		start_run(s, sv);
 		break;
 	case SV_STARTING:
-		if (sv->pidfile_until_ms > 0)
+		if (sv->oneshot)
+			oneshot_timeout(s, sv);
+		else if (sv->pidfile_until_ms > 0)
 			check_pidfile(s, sv, now);
 		break;
 	case SV_STOPPING:
 	case SV_FINISHING:
+		if (sv->running_down) {
+			oneshot_timeout(s, sv);
+			break;
+		}
 		log_warnx("%s: %s within %lld ms, sending KILL", sv->st.name,
 			  sv->st.state == SV_STOPPING ? "did not stop" : "finish did not end",
 			  (long long)(sv->st.state == SV_STOPPING ? sv->timeout_kill_ms
@@ -864,6 +1103,28 @@ service_on_deadline(struct sup *s, struct service *sv, int64_t now)
 		break;
 	default:
 		break;
+	}
+}
+
+void
+service_deps_poke(struct sup *s, struct service *sv)
+{
+	if (sv->stop_pending && sv->holders == 0) { /* its last dependent is down */
+		sv->stop_pending = 0;
+		if (sv->st.state == SV_UP || (sv->st.state == SV_STARTING && sv->st.pid > 0))
+			stop_it(s, sv);
+		return;
+	}
+	if (s->shutting_down)
+		return;
+	if (sv->st.state == SV_WAITING) {
+		if (sv->pending == 0 || sv->cycle[0] != '\0')
+			start_soon(s, sv, 0); /* start_run() looks again */
+		else
+			service_enter(s, sv, SV_WAITING, CLOCK_NEVER); /* what it waits for changed */
+	} else if (sv->cycle_failed && sv->cycle[0] == '\0' && sv->st.state == SV_FAILED &&
+		   sv->st.want != WANT_DOWN) {
+		start_soon(s, sv, 0); /* its cycle is broken */
 	}
 }
 

@@ -76,6 +76,7 @@ struct service {
 	struct service *logger;    /* its log/ service, or NULL */
 	struct service *main;      /* for a logger: the service it logs for (NULL once gone) */
 	int present;               /* seen by the latest scan */
+	int fresh;                 /* found by the scan under way, started at its end */
 	int removed;               /* directory gone: stop, then forget */
 	int exec_errno;            /* the latest spawn's exec failed: why; else 0 */
 	char exec_stage[16];
@@ -109,6 +110,34 @@ struct service {
 	int daemon;                /* st.pid came from the pid file */
 	int has_user;              /* `user` given: run as user */
 	struct svuser user;
+	/* one-shots (`type` oneshot): `up` runs in STARTING, `down` in STOPPING */
+	int oneshot;               /* as found at the scan, then at each start (st.oneshot) */
+	int64_t timeout_up_ms, timeout_down_ms; /* 0: no limit */
+	int running_down;          /* the process is its `down` */
+	int timed_out;             /* SIGKILL sent at timeout-up/down: it failed with "timeout" */
+	/* deps.c: the graph. Edges are pointers both ways; the counts are kept as the
+	 * states change, so that an event costs what its own edges cost. */
+	struct service **deps;     /* what it depends on; NULL where no such service (yet) */
+	char (*dep_names)[SVNAME_MAX + 1]; /* their names, sorted */
+	size_t ndeps;
+	struct service **dependents;
+	size_t ndependents, dependents_cap;
+	size_t pending;            /* deps not ready (missing ones included): starts at 0 */
+	size_t holders;            /* dependents with a process (or a one-shot up): it stops
+				    * (or restarts) once there is none */
+	int counted_ready, counted_active; /* what its edges have counted it as */
+	int stop_pending;          /* asked to stop or restart, waiting for holders to be 0 */
+	char cycle[STATUS_REASON_MAX]; /* "dependency cycle: a -> b -> a" while on one; "" */
+	int cycle_failed;          /* FAILED because of a cycle: started once it is broken */
+	unsigned cycle_gen;
+	char shown[STATUS_REASON_MAX]; /* how a dependent's waiting_for shows it ("backoff") */
+	struct service *poke_next; /* sup.poke_head: to look at once the current event is done */
+	int poked;
+	int gone;                  /* forgotten: its edges are no more */
+	unsigned mark;             /* traversals (deps.c) */
+	int color;                 /* cycle search: 0 new, 1 on the path, 2 done */
+	size_t dfs_i;
+	struct service *dfs_via;
 };
 
 struct waiter;
@@ -135,8 +164,13 @@ struct sup {
 	struct service *out_blocked;
 	struct service *status_dirty; /* status files that could not be written */
 	struct rlimit nofile;      /* RLIMIT_NOFILE as we found it, for the services */
-	char svdir_unsafe[STATUS_REASON_MAX];
-	char *self_notify;         /* our own NOTIFY_SOCKET (under systemd), or NULL */ /* as root: why SVDIR cannot be trusted; "" */
+	char svdir_unsafe[STATUS_REASON_MAX]; /* as root: why SVDIR cannot be trusted; "" */
+	char *self_notify;         /* our own NOTIFY_SOCKET (under systemd), or NULL */
+	struct service *poke_head, *poke_tail; /* deps.c: services to look at again */
+	int deps_draining;
+	int deps_in_scan;          /* the scan has read every service's dependencies */
+	int deps_pulling;          /* a pull covers the closure: no pull within it */
+	unsigned deps_mark, deps_cycle_gen;
 	int shutting_down;
 	int reexec;                /* asked for: loop_run() returns, main() execs */
 	char self[PATH_MAX];       /* our binary, for reexec */
@@ -172,6 +206,24 @@ void leftovers_run(struct sup *s);
 int service_adopt(struct sup *s, struct service *sv);
 void service_on_deadline(struct sup *s, struct service *sv, int64_t now);
 int service_cond(const struct service *sv, enum proto_cond c);
+/* deps.c asks the state machine to look at sv again: its dependencies became ready (or
+ * what it waits for changed), or its last dependent stopped. */
+void service_deps_poke(struct sup *s, struct service *sv);
+
+/* deps.c: who waits for whom (the README's "Dependencies") */
+int deps_load(struct sup *s, struct service *sv); /* reads its list: 1 when it changed */
+void deps_scan(struct sup *s);         /* every service's list, then the cycles */
+void deps_check_cycles(struct sup *s);
+int deps_can_start(struct sup *s, struct service *sv); /* reads its list again; 1: go */
+void deps_on_change(struct sup *s, struct service *sv); /* from service_enter() */
+void deps_pull(struct sup *s, struct service *sv);      /* wanted up: its deps too */
+void deps_pull_all(struct sup *s);
+/* Stops (or with restart, restarts) what depends on sv, transitively, dependents first;
+ * say() is told of each one (NULL: nobody to tell). */
+void deps_stop_dependents(struct sup *s, struct service *sv, int restart,
+			  void (*say)(void *ctx, const char *who, const char *via), void *ctx);
+void deps_forget(struct sup *s, struct service *sv);
+void deps_waiting_text(const struct service *sv, char *buf, size_t size);
 
 /* spawn.c */
 struct spawn_req {
@@ -201,6 +253,8 @@ int svdir_path(const struct sup *s, const struct service *sv, const char *file, 
 	       size_t size);
 int svdir_has(const struct sup *s, const struct service *sv, const char *file, int exec);
 void svdir_settings(struct sup *s, struct service *sv);
+/* `type` of the service directory name (relative to dirfd): 1 oneshot, 0 longrun. */
+int svdir_oneshot_at(int dirfd, const char *name);
 int svdir_user(struct sup *s, struct service *sv); /* -1 with st.reason: cannot run as user */
 /* As root: 0 when the service's directory and files can be changed by nobody but root
  * (the safe-path rule), else -1 with why naming the file and its owner. */

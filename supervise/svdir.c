@@ -205,6 +205,30 @@ setting_ms(struct sup *s, struct service *sv, const char *file, int64_t *ms, int
 	warn_setting(sv, file, why, d);
 }
 
+/* `type` of directory name (relative to dirfd): 1 "oneshot", 0 "longrun" or none
+ * (blanks and a newline around it do not matter). */
+int
+svdir_oneshot_at(int dirfd, const char *name)
+{
+	char path[PATH_MAX], text[SETTINGS_FILE_MAX];
+	size_t len = 0;
+	ssize_t r = 1;
+	int fd;
+
+	if (snprintf(path, sizeof path, "%s/type", name) >= (int)sizeof path)
+		return 0;
+	fd = fd_open_regular(dirfd, path, 1);
+	if (fd == -1)
+		return 0;
+	while (len < sizeof text - 1 && (r = fd_read(fd, text + len, sizeof text - 1 - len)) > 0)
+		len += (size_t)r;
+	fd_close(fd);
+	text[len] = '\0';
+	while (len > 0 && strchr(" \t\r\n", text[len - 1]) != NULL)
+		text[--len] = '\0';
+	return r != -1 && strcmp(text + strspn(text, " \t"), "oneshot") == 0;
+}
+
 void
 svdir_settings(struct sup *s, struct service *sv)
 {
@@ -221,6 +245,13 @@ svdir_settings(struct sup *s, struct service *sv)
 	}
 	setting_ms(s, sv, "timeout-kill", &sv->timeout_kill_ms, TIMEOUT_KILL_DEFAULT_MS);
 	setting_ms(s, sv, "timeout-finish", &sv->timeout_finish_ms, TIMEOUT_FINISH_DEFAULT_MS);
+	if (sv->main == NULL && sv->st.pid == 0) { /* what runs keeps its type */
+		char dir[PATH_MAX];
+		if (svdir_path(s, sv, NULL, dir, sizeof dir) == 0)
+			sv->oneshot = svdir_oneshot_at(AT_FDCWD, dir);
+	}
+	setting_ms(s, sv, "timeout-up", &sv->timeout_up_ms, 0);
+	setting_ms(s, sv, "timeout-down", &sv->timeout_down_ms, 0);
 	sv->notify_num = -1;
 	why = text;
 	r = read_setting(s, sv, "notification-fd", text, sizeof text);
