@@ -1,13 +1,13 @@
 #!/usr/bin/env bats
 # Security: a supervisor running as root against an unprivileged local user, svtest-mallory
 # (and svtest-bob where a second one is needed). One test per finding of the security
-# review ("security N: ..."; the logger's findings are in svlog.bats): each reproduces the
+# review ("security N: ..."; finding 3, the logger's, is svlog's to test): each reproduces the
 # attack with the attacker's steps run as that user (setpriv), and asserts that it fails
 # and that the victim directory, a stand-in for /etc, is as it was. Positive controls
 # check that the rules are not stricter than they should be.
 # Needs root (the tests skip otherwise). The two users are made when missing and kept.
-# Cleanup: the helpers' cleanup_all, then every process of the two users (by pid, found
-# by uid in /proc), then what a test registered in HOOKS (before) and AFTER (after).
+# Cleanup: what a test registered in HOOKS, the helpers' cleanup_all, every process of the
+# two users that this test started (by pid: see uid_pids), then what is in AFTER.
 load helpers
 
 MAL=svtest-mallory
@@ -315,7 +315,6 @@ no_root_process_of() {
 @test "security 2: a RUNDIR below a directory another user can write is refused" {
 	local open=$BATS_TEST_TMPDIR/open dir
 	mkdir -m 777 "$open" # root's, but anyone's to write, without the sticky bit
-	chmod 777 "$open"
 	for dir in "$MALDIR" "$open"; do
 		attempt_supervise "$dir/run"
 		refused_with "run directory .*unsafe"
