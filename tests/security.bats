@@ -53,7 +53,7 @@ setup() {
 	chown "$MU:$MG" "$MALDIR"
 	# the victim: root's, as /etc is
 	VICTIM=$BATS_TEST_TMPDIR/victim
-	mkdir -p -m 755 "$VICTIM/cron.d"
+	mkdir -m 755 "$VICTIM" "$VICTIM/cron.d"
 	echo '# kept' > "$VICTIM/cron.d/existing"
 	echo 'root:$6$SVTEST-SHADOW-SECRET$x:19000:0:99999:7:::' > "$VICTIM/shadow"
 	chmod 600 "$VICTIM/shadow"
