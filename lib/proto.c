@@ -8,7 +8,7 @@ static const char *const verb_names[] = {
 	[VERB_START] = "start",   [VERB_STOP] = "stop",     [VERB_RESTART] = "restart",
 	[VERB_ONCE] = "once",     [VERB_SIGNAL] = "signal", [VERB_WAIT] = "wait",
 	[VERB_RESCAN] = "rescan", [VERB_SHUTDOWN] = "shutdown", [VERB_REEXEC] = "reexec",
-	[VERB_WATCH] = "watch",
+	[VERB_WATCH] = "watch",   [VERB_STATUS] = "status",
 };
 
 static const char *const cond_names[] = {
@@ -150,9 +150,9 @@ proto_parse(char *line, size_t len, struct proto_cmd *cmd, const char **why)
 			FAIL("wait: unknown state (up, ready or down)");
 		cmd->cond = (enum proto_cond)v;
 		t++;
-	} else if (cmd->verb == VERB_WATCH) {
+	} else if (cmd->verb == VERB_WATCH || cmd->verb == VERB_STATUS) {
 		if (t == ntok || (strcmp(tok[t], "text") != 0 && strcmp(tok[t], "json") != 0))
-			FAIL("watch: say text or json");
+			FAIL("say text or json");
 		cmd->json = strcmp(tok[t], "json") == 0;
 		t++;
 	}
@@ -166,7 +166,7 @@ proto_parse(char *line, size_t len, struct proto_cmd *cmd, const char **why)
 	default:
 		break;
 	}
-	if (t == ntok && cmd->verb != VERB_WATCH) /* watch: every service */
+	if (t == ntok && cmd->verb != VERB_WATCH && cmd->verb != VERB_STATUS) /* all of them */
 		FAIL("missing service name");
 	for (; t < ntok; t++) {
 		if (!svname_ref_valid(tok[t], strlen(tok[t])))

@@ -15,7 +15,7 @@
 
 enum proto_verb {
 	VERB_START, VERB_STOP, VERB_RESTART, VERB_ONCE, VERB_SIGNAL,
-	VERB_WAIT, VERB_RESCAN, VERB_SHUTDOWN, VERB_REEXEC, VERB_WATCH,
+	VERB_WAIT, VERB_RESCAN, VERB_SHUTDOWN, VERB_REEXEC, VERB_WATCH, VERB_STATUS,
 };
 
 enum proto_cond { COND_UP, COND_READY, COND_DOWN, COND_EXITED };
@@ -26,7 +26,7 @@ struct proto_cmd {
 	enum proto_verb verb;
 	int sig;                         /* VERB_SIGNAL */
 	enum proto_cond cond;            /* VERB_WAIT */
-	int json;                        /* VERB_WATCH: "watch json [NAME...]", else "watch text" */
+	int json;                        /* VERB_WATCH, VERB_STATUS: "json", else "text" */
 	int nnames;
 	const char *names[PROTO_NAMES_MAX]; /* point into the parsed line */
 };

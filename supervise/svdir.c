@@ -245,6 +245,10 @@ svdir_settings(struct sup *s, struct service *sv)
 	}
 	setting_ms(s, sv, "timeout-kill", &sv->timeout_kill_ms, TIMEOUT_KILL_DEFAULT_MS);
 	setting_ms(s, sv, "timeout-finish", &sv->timeout_finish_ms, TIMEOUT_FINISH_DEFAULT_MS);
+	/* a whole number as well, of bytes; 0 would mean a rotation at every write */
+	setting_ms(s, sv, "log-size", &sv->log_size, OUTPUT_LOG_SIZE);
+	if (sv->log_size == 0)
+		sv->log_size = OUTPUT_LOG_SIZE;
 	if (sv->main == NULL && sv->st.pid == 0) { /* what runs keeps its type */
 		char dir[PATH_MAX];
 		if (svdir_path(s, sv, NULL, dir, sizeof dir) == 0)

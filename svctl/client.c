@@ -157,7 +157,7 @@ int
 client_request(const struct paths *p, int argc, char *const argv[], int64_t wait_ms,
 	       int64_t limit_ms, int until_exit)
 {
-	char line[PROTO_LINE_MAX], buf[8192];
+	char line[PROTO_LINE_MAX], buf[65536]; /* a reply line: a JSON status at most */
 	size_t have = 0;
 	int ctl, fd, len, code = -1, pidfd;
 	int64_t deadline;

@@ -201,6 +201,17 @@ cmd_status(const struct paths *p, int argc, char **argv)
 		argv++;
 	}
 	check_names(argc, argv);
+	if (client_supervisor_running(p) && argc <= PROTO_NAMES_MAX) {
+		/* the supervisor answers from what it holds: one reply, no file per service */
+		char *args[PROTO_NAMES_MAX + 2];
+		args[0] = "status";
+		args[1] = json ? "json" : "text";
+		for (int i = 0; i < argc; i++)
+			args[i + 2] = argv[i];
+		rc = client_request(p, argc + 2, args, -1, REPLY_GRACE_MS, 0);
+		if (rc != 2) /* 2: the names do not fit in one command: read the files */
+			return rc;
+	}
 	dfd = open_status_dir(p);
 	if (dfd == -1)
 		return 1;
