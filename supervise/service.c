@@ -93,9 +93,11 @@ service_enter(struct sup *s, struct service *sv, enum sv_state next, int64_t dea
 		deps_waiting_text(sv, sv->st.waiting_for, sizeof sv->st.waiting_for);
 	else
 		sv->st.waiting_for[0] = '\0';
-	if (sv->st.state != next) {
-		if (next == SV_WAITING)
+	/* the time shown is that in this state with this process: a restart is a change */
+	if (sv->st.state != next || sv->since_pid != sv->st.pid) {
+		if (next == SV_WAITING && sv->st.state != next)
 			log_info("%s: waiting for %s", sv->st.name, sv->st.waiting_for);
+		sv->since_pid = sv->st.pid;
 		sv->st.state = next;
 		sv->st.since_sec = clock_wall_sec();
 		sv->state_ms = now;
@@ -278,8 +280,8 @@ spawn_prog(struct sup *s, struct service *sv, char *const argv[], int is_run)
 		goto out;
 	}
 	follow(s, sv, res.pid, res.pgid);
-	sv->exec_errno = 0;
-	sv->exec_stage[0] = '\0';
+	sv->exec_errno = res.exec_err;
+	snprintf(sv->exec_stage, sizeof sv->exec_stage, "%s", res.stage);
 	if (sv->spawn_fd != -1) { /* an earlier report that never ended: moot now */
 		loop_unwatch(s, sv->spawn_fd);
 		fd_close(sv->spawn_fd);
@@ -383,7 +385,12 @@ start_run(struct sup *s, struct service *sv)
 		return;
 	}
 	log_info("%s: %sstarted (pid %ld)", sv->st.name, sv->oneshot ? "up " : "", (long)sv->st.pid);
-	/* up once it has exec'd; a one-shot once its up has exited 0 */
+	/* up once it has exec'd (known already unless it runs as another user: spawn.c); a
+	 * one-shot once its up has exited 0 */
+	if (!sv->oneshot && read_report(s, sv) && sv->exec_errno == 0 && sv->pidfile == NULL) {
+		went_up(s, sv);
+		return;
+	}
 	service_enter(s, sv, SV_STARTING, sv->oneshot && sv->timeout_up_ms > 0
 						  ? now + sv->timeout_up_ms : CLOCK_NEVER);
 }
@@ -1025,6 +1032,7 @@ service_adopt(struct sup *s, struct service *sv)
 	/* in the state it was in, since when it was: service_enter() then changes neither */
 	sv->st.state = old.state == SV_FINISHING || old.state == SV_STOPPING ? old.state : SV_UP;
 	sv->st.since_sec = old.since_sec;
+	sv->since_pid = old.pid;
 	switch (old.state) {
 	case SV_FINISHING:
 		service_enter(s, sv, SV_FINISHING, sv->timeout_finish_ms > 0 ? now + sv->timeout_finish_ms

@@ -1,22 +1,23 @@
-/* spawn.c: start a service doubly detached, without waiting for its exec.
+/* spawn.c: start a service doubly detached.
  *
  * The supervisor clones an intermediate that shares its memory (CLONE_VM|CLONE_VFORK, as
- * posix_spawn does) and waits only while it lives, which is a few system calls: it calls
- * setsid() and clones the service as a fork, with its own copy of the memory (the one
- * copy of the page tables a start costs), with CLONE_PARENT, so that the service is born
- * a child of the supervisor, then exits. The service so runs in its own session and
- * process group without being their leader (it can never get a controlling terminal),
- * and the supervisor learns of its death through SIGCHLD. (Both clones are of the kinds
- * valgrind knows: a vfork and a fork.)
+ * posix_spawn does) and is suspended while it lives: it calls setsid() and clones the
+ * service with CLONE_PARENT, so that the service is born a child of the supervisor, then
+ * tells the service's pid on a close-on-exec pipe and exits. The service so runs in its
+ * own session and process group without being their leader (it can never get a
+ * controlling terminal), and the supervisor learns of its death through SIGCHLD.
  *
- * The supervisor never waits on the service itself: it could be slow to exec, or stopped
- * (SIGSTOP) by the user it has switched to (`user`) before it execs. Its first act, while
- * it is still root's and nobody else can stop it, is to write its pid on a close-on-exec
- * pipe, which spawn_service() reads; whatever follows comes later as an event on that
- * pipe: a record saying what failed (the stage and errno), or the end of the pipe with
- * nothing more, which means the exec happened (the kernel closes the pipe at exec, after
- * the service has left our memory copy) -- spawn_report() reads it. Many starts are so
- * under way at once, each exec on whatever core is free. */
+ * A service that runs as we do is cloned the same way (CLONE_VM|CLONE_VFORK): no page
+ * tables are copied, and the intermediate, so the supervisor, waits until it has exec'd
+ * or failed; that is the fork+exec floor, and nobody but root can make it longer.
+ * A service with `user` switches to that user before its exec, and from then on that
+ * user could stop it (SIGSTOP) or slow it down: it is cloned as a fork instead, with its
+ * own copy of the memory (the page tables copied once), and nobody waits for its exec.
+ *
+ * Either way the outcome comes on the pipe, read by spawn_report() as an event (at once,
+ * for the first kind): a record saying what failed (the stage and errno), or the end of
+ * the pipe with nothing more, which means the exec happened (the kernel closes the pipe
+ * at exec). (Both kinds of clone are ones valgrind runs: a vfork and a fork.) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -36,10 +37,9 @@
 
 #define SPAWN_STACK (64 * 1024)
 
-/* The children's stacks: the intermediate runs on stack_mid in our memory while we wait;
- * the service on its own copy of stack_svc. Under AddressSanitizer, the frames the
- * intermediate left stay poisoned in the shadow memory we share with it: it is
- * unpoisoned before each use. */
+/* The children's stacks, in our memory, used while we wait (or, for a forked service,
+ * in its own copy). Under AddressSanitizer, the frames a child left stay poisoned in the
+ * shadow memory we share with it: they are unpoisoned before each use. */
 static char stack_mid[SPAWN_STACK] __attribute__((aligned(16)));
 static char stack_svc[SPAWN_STACK] __attribute__((aligned(16)));
 #if defined(__SANITIZE_ADDRESS__)
@@ -109,14 +109,14 @@ child_cloexec_all(void)
 		(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-/* The service, in its own copy of our memory; it leaves through execve() or _exit(). */
+/* The service, on its own stack in our memory (or in its own copy of it): it touches
+ * nothing but its stack and ctx, and leaves through execve() or _exit(). */
 static int
 child_exec(void *arg)
 {
 	struct spawn_ctx *ctx = arg;
 	const struct spawn_req *req = ctx->req;
 
-	tell(ctx, 'P', getpid(), 0, "");
 	child_reset_signals();
 	if (chdir(req->dir) == -1)
 		child_fail(ctx, "chdir");
@@ -151,16 +151,19 @@ static int
 intermediate(void *arg)
 {
 	struct spawn_ctx *ctx = arg;
+	pid_t pid;
 
 	if (setsid() == -1) {
 		tell(ctx, 'F', -1, errno, "setsid");
 		_exit(1);
 	}
-	if (clone(child_exec, stack_svc + sizeof stack_svc, CLONE_PARENT | SIGCHLD, ctx) == -1) {
-		tell(ctx, 'F', -1, errno, "fork");
-		_exit(1);
-	}
-	_exit(0);
+	/* as we are: we wait for its exec (CLONE_VFORK), in our memory; with `user`: a fork,
+	 * its own copy of our memory, waited for by nobody */
+	pid = clone(child_exec, stack_svc + sizeof stack_svc,
+		    (ctx->req->user != NULL ? 0 : CLONE_VM | CLONE_VFORK) | CLONE_PARENT | SIGCHLD,
+		    ctx);
+	tell(ctx, pid == -1 ? 'F' : 'P', pid, pid == -1 ? errno : 0, "fork");
+	_exit(pid == -1);
 }
 
 int
@@ -183,6 +186,7 @@ spawn_service(const struct spawn_req *req, struct spawn_res *res)
 		goto fail;
 	}
 	UNPOISON(stack_mid);
+	UNPOISON(stack_svc);
 	mid = clone(intermediate, stack_mid + sizeof stack_mid, CLONE_VM | CLONE_VFORK | SIGCHLD,
 		    &ctx);
 	err = errno;
@@ -194,16 +198,20 @@ spawn_service(const struct spawn_req *req, struct spawn_res *res)
 		goto fail;
 	fd_close(p[1]); /* the intermediate's copy is closed: the service's is the last */
 	p[1] = -1;
-	/* the service's first record, written before it can be stopped by anyone but root;
-	 * the end of the pipe here means it never ran */
-	n = fd_read(p[0], &r, sizeof r);
-	if (n != (ssize_t)sizeof r || r.kind != 'P') {
-		err = n == (ssize_t)sizeof r && r.kind == 'F' ? r.err : EIO;
-		goto fail;
-	}
 	if (fd_set_nonblock(p[0], 1) == -1) {
 		err = errno;
-		(void)kill(r.pid, SIGKILL); /* our child: reaped as any other */
+		goto fail;
+	}
+	/* the intermediate's record, there since it has exited: the service's pid, or why
+	 * there is none; a quick service may have told of its failed exec before it */
+	res->exec_err = 0;
+	res->stage[0] = '\0';
+	while ((n = fd_read(p[0], &r, sizeof r)) == (ssize_t)sizeof r && r.kind == 'E') {
+		res->exec_err = r.err;
+		snprintf(res->stage, sizeof res->stage, "%s", r.stage);
+	}
+	if (n != (ssize_t)sizeof r || r.kind != 'P') {
+		err = n == (ssize_t)sizeof r && r.kind == 'F' ? r.err : EIO;
 		goto fail;
 	}
 	res->pid = r.pid;

@@ -93,7 +93,8 @@ struct service {
 	int pidfd;                 /* st.pid's pidfd while it runs (signals go through it); -1 */
 	int adopted;               /* st.pid is not our child: its exit comes on pidfd */
 	int64_t start_ms;          /* monotonic: the latest spawn */
-	int64_t state_ms;          /* monotonic: entered st.state */
+	int64_t state_ms;          /* monotonic: entered st.state (with st.pid: since_pid) */
+	pid_t since_pid;
 	int short_deaths;          /* deaths in a row within RESTART_STABLE_MS of a start */
 	int killed;                /* SIGKILL already sent in this stop */
 	/* the death being handled (finish runs between it and what follows) */
@@ -241,6 +242,8 @@ struct spawn_req {
 struct spawn_res {
 	pid_t pid, pgid;
 	int report_fd;         /* nonblocking: what spawn_report() reads */
+	int exec_err;          /* the exec failed already (errno), at stage; else 0 */
+	char stage[12];
 };
 /* 0 with res filled, or -1 with errno: nothing runs. */
 int spawn_service(const struct spawn_req *req, struct spawn_res *res);
