@@ -323,7 +323,11 @@ container_on_signal(struct sup *s, int sig)
 			forward(s, sig);
 			return 1;
 		}
-		return sig == SIGHUP || sig == SIGUSR2 ? 0 : 1; /* their meaning without CMD */
+		/* their meaning without CMD; a CMD to come cannot be handed over by a reexec */
+		if (sig == SIGHUP || (sig == SIGUSR2 && ct->argv == NULL))
+			return 0;
+		log_info("got %s: ignored", sig_name(sig));
+		return 1;
 	default:
 		log_info("got %s: ignored", sig_name(sig));
 		return 1;

@@ -499,8 +499,9 @@ main(int argc, char **argv)
 	if (optind < argc)
 		cmd = argv + optind;
 	container_init(s, cmd, deadline_ms);
-	if (s->ct.pid1)
-		s->foreground = 1; /* nobody is there to take over from a launcher */
+	/* as PID 1 nobody waits for a launcher; CMD and -o need our stdio as it is */
+	if (s->ct.pid1 || cmd != NULL || s->out_mode != OUT_FILES)
+		s->foreground = 1;
 	if (s->out_mode == OUT_JSON)
 		log_json(1);
 	if (paths_resolve(&s->paths, opt_d, opt_r) == -1)

@@ -387,8 +387,13 @@ output_stdout_init(struct sup *s)
 	s->ev_stdout = (struct evsrc){ EV_STDOUT, s };
 	/* a regular file never makes a writer wait (and epoll refuses it) */
 	q.pollable = q.fd != STDOUT_FILENO || q.sock;
-	if (q.pollable && loop_watch(s, q.fd, &s->ev_stdout, 0) == -1)
-		return -1;
+	if (q.pollable && loop_watch(s, q.fd, &s->ev_stdout, 0) == -1) {
+		log_warn("-o: watching standard output; writing to it blocks");
+		if (q.fd != STDOUT_FILENO)
+			fd_close(q.fd);
+		q.fd = STDOUT_FILENO;
+		q.sock = q.pollable = 0;
+	}
 	return 0;
 }
 
