@@ -25,6 +25,15 @@ clock_wall_ms(void)
 }
 
 int64_t
+clock_wall_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts); /* cannot fail: see ms_of() */
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 clock_wall_sec(void)
 {
 	return ms_of(CLOCK_REALTIME) / 1000;

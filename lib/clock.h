@@ -10,6 +10,7 @@
 int64_t clock_ms(void);        /* monotonic milliseconds */
 int64_t clock_wall_sec(void);  /* epoch seconds */
 int64_t clock_wall_ms(void);   /* epoch milliseconds */
+int64_t clock_wall_us(void);   /* epoch microseconds (the -o json stamps) */
 /* poll(2) timeout for a deadline: -1 when never, 0 when past. */
 int clock_poll_timeout(int64_t deadline_ms, int64_t now_ms);
 

@@ -166,7 +166,8 @@ proto_parse(char *line, size_t len, struct proto_cmd *cmd, const char **why)
 	default:
 		break;
 	}
-	if (t == ntok && cmd->verb != VERB_WATCH && cmd->verb != VERB_STATUS) /* all of them */
+	/* watch, status: every service; wait: every normally-up one (down: every one) */
+	if (t == ntok && cmd->verb != VERB_WATCH && cmd->verb != VERB_STATUS && cmd->verb != VERB_WAIT)
 		FAIL("missing service name");
 	for (; t < ntok; t++) {
 		if (!svname_ref_valid(tok[t], strlen(tok[t])))

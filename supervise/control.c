@@ -384,16 +384,25 @@ static void
 wait_for(struct sup *s, struct waiter *w, const struct proto_cmd *cmd, enum proto_cond cond,
 	 int64_t wait_ms, int64_t now)
 {
-	w->names = calloc((size_t)cmd->nnames, sizeof *w->names);
-	w->reached = calloc((size_t)cmd->nnames, 1);
+	int all = cmd->nnames == 0 && cmd->verb == VERB_WAIT;
+	size_t n = all ? s->nservices : (size_t)cmd->nnames;
+
+	w->names = calloc(n ? n : 1, sizeof *w->names);
+	w->reached = calloc(n ? n : 1, 1);
 	if (w->names == NULL || w->reached == NULL) {
 		reply(w, PROTO_ERR, "out of memory");
 		w->failed = 1;
 		finish(w);
 		return;
 	}
-	w->nnames = cmd->nnames;
-	for (int i = 0; i < cmd->nnames; i++) {
+	if (all) { /* no name: every normally-up service, or for down every service */
+		n = 0;
+		for (struct service *sv = s->services; sv != NULL; sv = sv->next)
+			if (!sv->removed && (sv->st.normally_up || cond == COND_DOWN))
+				strcpy(w->names[n++], sv->st.name);
+	}
+	w->nnames = (int)n;
+	for (int i = 0; !all && i < cmd->nnames; i++) {
 		strcpy(w->names[i], cmd->names[i]);
 		/* names that failed already were answered for */
 		w->reached[i] = service_find(s, cmd->names[i]) == NULL;
@@ -537,8 +546,9 @@ execute(struct sup *s, const struct proto_cmd *cmd, int64_t now)
 			w->keep_open = 1;
 		return;
 	} else if (cmd->verb == VERB_REEXEC) {
-		if (s->shutting_down) {
-			reply(w, PROTO_ERR, "refused: the supervisor is shutting down");
+		if (s->shutting_down || s->ct.argv != NULL) {
+			reply(w, PROTO_ERR, "refused: %s", s->shutting_down ? "the supervisor is shutting down"
+				   : "a main command (-- CMD) cannot be handed over");
 			failed = 1;
 		} else {
 			log_info("reexec requested");

@@ -112,8 +112,12 @@ reap(struct sup *s)
 
 	while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
 		struct service *sv = service_by_pid(s, pid);
-		if (sv != NULL && !sv->adopted)
+		if (sv != NULL && !sv->adopted) {
+			output_writer_gone(s, sv);
 			service_on_exit(s, sv, wstatus);
+		} else if (sv == NULL && container_on_reaped(s, pid, wstatus)) {
+			continue; /* the main command */
+		}
 		/* else: a descendant a service left behind, reparented to us: reaped, no zombie */
 	}
 	if (pid == -1 && errno != ECHILD)
@@ -126,6 +130,8 @@ on_signals(struct sup *s)
 	struct signalfd_siginfo si;
 
 	while (fd_read(s->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (container_on_signal(s, (int)si.ssi_signo))
+			continue;
 		switch (si.ssi_signo) {
 		case SIGCHLD:
 			reap(s);
@@ -167,6 +173,9 @@ dispatch(struct sup *s, struct evsrc *e, unsigned events, int64_t now)
 	case EV_WAITER:
 		waiter_on_event(s, e->obj, events);
 		break;
+	case EV_STDOUT:
+		output_on_stdout(s);
+		break;
 	/* a service's descriptor may have been closed by an earlier event of this pass
 	 * (a forgotten service is freed only once the pass is over) */
 	case EV_NOTIFY:
@@ -178,8 +187,10 @@ dispatch(struct sup *s, struct evsrc *e, unsigned events, int64_t now)
 			service_on_sdnotify(s, sv);
 		break;
 	case EV_PIDFD:
-		if (sv->pidfd != -1 && sv->adopted)
+		if (sv->pidfd != -1 && sv->adopted) {
+			output_writer_gone(s, sv);
 			service_on_pidfd(s, sv);
+		}
 		break;
 	case EV_SPAWN:
 		if (sv->spawn_fd != -1)
@@ -214,6 +225,10 @@ run_timers(struct sup *s, int64_t now)
 		case TM_OUTPUT:
 			output_on_retry(s, now);
 			break;
+		case TM_CMD:
+		case TM_DEADLINE:
+			container_on_timer(s, t, now);
+			break;
 		}
 	}
 }
@@ -226,10 +241,12 @@ loop_run(struct sup *s)
 	for (;;) {
 		int n;
 
-		if (s->shutting_down)
+		/* CMD first: the services stop once it is gone */
+		if (s->shutting_down && container_may_stop_services(s))
 			begin_shutdown(s);
-		if (s->shutting_down && s->nrunning == 0)
+		if ((s->shutting_down && s->nrunning == 0 && container_done(s)) || s->exit_now)
 			break;
+		container_pass(s);
 		if (s->reexec && !s->shutting_down)
 			return 1;
 		n = epoll_wait(s->ep_fd, evs, EVENTS_MAX,

@@ -20,15 +20,43 @@
 #include "log.h"
 #include "proc.h"
 #include "safepath.h"
+#include "sig.h"
 #include "sup.h"
 
 #define READY_MARK '\0' /* the daemon's last byte to its launcher: "taking commands" */
 
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: supervise [-f] [-d SVDIR] [-r RUNDIR] [-c CGROUPDIR]\n");
+	fprintf(stderr, "usage: supervise [-f] [-d SVDIR] [-r RUNDIR] [-c CGROUPDIR] [-o text|json] [-t MS]\n"
+			"                 [-- CMD [ARG...]]\n");
 	exit(2);
+}
+
+static enum out_mode
+parse_out_mode(const char *arg)
+{
+	if (strcmp(arg, "text") == 0)
+		return OUT_TEXT;
+	if (strcmp(arg, "json") == 0)
+		return OUT_JSON;
+	fprintf(stderr, "supervise: -o: say text or json, not '%s'\n", arg);
+	usage();
+}
+
+static int64_t
+parse_ms(const char *arg)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || v < 0 || v > 86400000) {
+		fprintf(stderr, "supervise: -t: not a number of milliseconds: '%s'\n", arg);
+		usage();
+	}
+	return v;
 }
 
 /* SVDIR must exist, and becomes absolute (the daemon runs in /). */
@@ -261,12 +289,32 @@ noop_handler(int sig)
 	(void)sig;
 }
 
+/* In container mode (PID 1, or a CMD) we take more: QUIT (a shutdown) and what is
+ * forwarded to CMD; as PID 1, every signal but those a fault raises, which must stay
+ * deliverable, and KILL and STOP; with a CMD, the terminal's stop signals, so that our
+ * writes from a background group are never stopped. */
+static int
+take_signal(int sig, int container, int pid1)
+{
+	switch (sig) {
+	case SIGCHLD: case SIGTERM: case SIGINT: case SIGHUP: case SIGUSR2:
+		return 1;
+	case SIGQUIT: case SIGUSR1: case SIGWINCH: case SIGCONT:
+	case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return container;
+	case SIGKILL: case SIGSTOP: case SIGPIPE:
+	case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP: case SIGSYS: case SIGABRT:
+		return 0;
+	default:
+		return pid1 && sig < 32;
+	}
+}
+
 /* Signals arrive on a signalfd. They are blocked for that, and get a do-nothing handler
  * too: as PID 1, a signal left at its default disposition would never be delivered. */
 static int
-setup_signals(void)
+setup_signals(int container, int pid1)
 {
-	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR2 };
 	struct sigaction sa;
 	sigset_t set;
 	int fd;
@@ -280,10 +328,12 @@ setup_signals(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = noop_handler;
 	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
-		sigaddset(&set, sigs[i]);
-		if (sigaction(sigs[i], &sa, NULL) == -1)
-			log_fatal("sigaction");
+	for (int sig = 1; sig < 32; sig++) {
+		if (!take_signal(sig, container, pid1))
+			continue;
+		sigaddset(&set, sig);
+		if (sigaction(sig, &sa, NULL) == -1)
+			log_fatal("sigaction %s", sig_name(sig));
 	}
 	sa.sa_handler = SIG_IGN; /* a client gone from its reply FIFO is an EPIPE, not a death */
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
@@ -355,10 +405,24 @@ prune_status(struct sup *s)
 static void
 reexec(struct sup *s)
 {
-	char fds[64];
-	char *argv[] = { s->self, "-f", "-d", s->paths.svdir, "-r", s->paths.rundir,
-			 s->cgroup[0] ? "-c" : NULL, s->cgroup, NULL };
+	char fds[64], deadline[32];
+	char *argv[16] = { s->self, "-f", "-d", s->paths.svdir, "-r", s->paths.rundir };
 	const int keep[] = { s->ctl_rfd, s->ctl_wfd, s->lock_fd };
+	int argc = 6;
+
+	if (s->cgroup[0] != '\0') {
+		argv[argc++] = "-c";
+		argv[argc++] = s->cgroup;
+	}
+	if (s->out_mode != OUT_FILES) {
+		argv[argc++] = "-o";
+		argv[argc++] = s->out_mode == OUT_JSON ? "json" : "text";
+	}
+	if (s->ct.deadline_ms >= 0) {
+		snprintf(deadline, sizeof deadline, "%lld", (long long)s->ct.deadline_ms);
+		argv[argc++] = "-t";
+		argv[argc++] = deadline;
+	}
 
 	waiters_abort(s, "the supervisor re-executed itself: wait again");
 	snprintf(fds, sizeof fds, "%d,%d,%d", s->ctl_rfd, s->ctl_wfd, s->lock_fd);
@@ -412,21 +476,34 @@ main(int argc, char **argv)
 	struct sup *s = &sup;
 	const char *opt_d = NULL, *opt_r = NULL, *opt_c = NULL;
 	int c, ready_fd = -1, reexeced;
+	int64_t deadline_ms = -1;
+	char **cmd = NULL;
 
 	log_init("supervise", 0);
 	if (fd_open_devnull_stdio() == -1)
 		return 111;
-	while ((c = getopt(argc, argv, "fd:r:c:")) != -1) {
+	/* "+": options end at the first operand, and only `--` may introduce CMD */
+	while ((c = getopt(argc, argv, "+fd:r:c:o:t:")) != -1) {
 		switch (c) {
 		case 'c': opt_c = optarg; break;
 		case 'f': s->foreground = 1; break;
 		case 'd': opt_d = optarg; break;
 		case 'r': opt_r = optarg; break;
+		case 'o': s->out_mode = parse_out_mode(optarg); break;
+		case 't': deadline_ms = parse_ms(optarg); break;
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind < argc && strcmp(argv[optind - 1], "--") != 0)
 		usage();
+	if (optind < argc)
+		cmd = argv + optind;
+	container_init(s, cmd, deadline_ms);
+	/* as PID 1 nobody waits for a launcher; CMD and -o need our stdio as it is */
+	if (s->ct.pid1 || cmd != NULL || s->out_mode != OUT_FILES)
+		s->foreground = 1;
+	if (s->out_mode == OUT_JSON)
+		log_json(1);
 	if (paths_resolve(&s->paths, opt_d, opt_r) == -1)
 		log_fatal("paths");
 	check_svdir(&s->paths);
@@ -455,11 +532,13 @@ main(int argc, char **argv)
 		log_fatal("/dev/null");
 	raise_fd_limit(s);
 	clean_dir(s->reply_dirfd);
-	s->sig_fd = setup_signals();
+	s->sig_fd = setup_signals(container_mode(s), s->ct.pid1);
 	if (!reexeced && control_open(s) == -1)
 		log_fatal("unable to create the control FIFO %s/%s", s->paths.rundir, RUN_CONTROL);
 	scan_init(s);
 	loop_init(s);
+	if (s->out_mode != OUT_FILES && output_stdout_init(s) == -1)
+		log_fatal("-o: standard output");
 	log_init("supervise", 1);
 	if (ready_fd != -1) {
 		struct stat st;
@@ -484,10 +563,12 @@ main(int argc, char **argv)
 	}
 	while (loop_run(s) == 1)
 		reexec(s);
+	/* every line written until now, out (within the deadline's grace, when there is one) */
+	output_drain_all(s, container_drain_until(s));
 	waiters_shutdown_reply(s);
 	control_close(s);
 	if (unlinkat(s->run_dirfd, RUN_PID, 0) == -1)
 		log_warn("unable to remove %s/%s", s->paths.rundir, RUN_PID);
-	log_info("exiting");
-	return 0;
+	log_info("exiting (status %d)", container_exit_code(s));
+	return container_exit_code(s);
 }

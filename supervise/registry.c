@@ -219,6 +219,7 @@ service_forget(struct sup *s, struct service *sv)
 	log_info("%s: forgotten: its directory is gone", sv->st.name);
 	sv->st.state = SV_DOWN;
 	sv->removed = 1;
+	container_on_forget(s, sv);
 	waiters_on_change(s, sv); /* before the free: waiters drop their interest */
 	if (sv->main != NULL)
 		sv->main->logger = NULL;

@@ -111,6 +111,7 @@ service_enter(struct sup *s, struct service *sv, enum sv_state next, int64_t dea
 		sv->stop_pending = 0; /* its stop has begun, or it died first */
 	sv->st.oneshot = sv->oneshot;
 	status_save(s, sv);
+	container_on_state(s, sv);
 	waiters_on_change(s, sv);
 	deps_on_change(s, sv); /* ready or not, running or not: its edges count it */
 }
@@ -140,6 +141,7 @@ failed(struct sup *s, struct service *sv, int64_t now)
 {
 	int64_t at = now + backoff_ms(sv, 0);
 
+	container_on_death(s, sv); /* a critical one ends everything */
 	if (at < sv->start_ms + RESTART_SPACING_MS)
 		at = sv->start_ms + RESTART_SPACING_MS;
 	log_warnx("%s: unable to start: %s; retrying in %lld ms", sv->st.name, sv->st.reason,
@@ -832,6 +834,7 @@ after_death(struct sup *s, struct service *sv)
 {
 	int64_t now = clock_ms();
 
+	container_on_death(s, sv); /* a critical one ends everything */
 	if (sv->st.want == WANT_ONCE)
 		sv->st.want = WANT_DOWN;
 	if (sv->st.want == WANT_DOWN || s->shutting_down) {

@@ -3,7 +3,8 @@
  * registry.c (the services known), service.c (the state machine), spawn.c (the
  * double-detached start), svdir.c (what a service directory says), notify.c
  * (readiness), cgroup.c (-c), scan.c (SVDIR and its watch), control.c (FIFO bytes to
- * commands, replies and waiters). */
+ * commands, replies and waiters), output.c (the services' output, to files or to our
+ * stdout), container.c (PID 1 duties, the main command, the shutdown deadline). */
 #ifndef SUP_H
 #define SUP_H
 
@@ -42,6 +43,7 @@ struct svuser {
  * the service (or client) it belongs to. Services hold one for each kind they use. */
 enum ev_kind {
 	EV_SIGNAL, EV_CONTROL, EV_INOTIFY, EV_WAITER,
+	EV_STDOUT,   /* -o: our stdout can take more */
 	/* a service's: */
 	EV_NOTIFY,   /* notification-fd pipe */
 	EV_SDNOTIFY, /* sd_notify socket */
@@ -57,7 +59,11 @@ struct evsrc {
 };
 
 /* What a timer in the heap is for (a struct theap_node first in each). */
-enum tm_kind { TM_SERVICE, TM_WAITER, TM_RESCAN, TM_OUTPUT };
+enum tm_kind {
+	TM_SERVICE, TM_WAITER, TM_RESCAN, TM_OUTPUT,
+	TM_CMD,      /* container.c: CMD's start (10 s at most), then its SIGKILL */
+	TM_DEADLINE, /* container.c: -t, the end of the shutdown */
+};
 struct timer {
 	struct theap_node node; /* first: the heap hands back node pointers */
 	enum tm_kind kind;
@@ -139,7 +145,29 @@ struct service {
 	int color;                 /* cycle search: 0 new, 1 on the path, 2 done */
 	size_t dfs_i;
 	struct service *dfs_via;
+	int unready;               /* counted in sup.ct.unready: normally up, not up and ready */
 };
+
+/* Container mode (container.c): the main command and the shutdown deadline. */
+enum cmd_state { CMD_NONE, CMD_WAITING, CMD_RUNNING, CMD_DONE };
+struct container {
+	int pid1;                  /* we are PID 1 */
+	char **argv;               /* -- CMD ARG...; NULL: none */
+	enum cmd_state state;
+	pid_t pid;                 /* CMD's pid and process group while it runs */
+	int report_fd;             /* its exec report (an errno), read when it exits; -1 */
+	int tty;                   /* stdin is a terminal whose foreground group we were */
+	int signalled;             /* CMD got the shutdown signal */
+	int stop_sig;              /* the signal that began the shutdown (TERM, INT, QUIT) */
+	int exit_code;             /* what supervise exits with; -1: no CMD status, no critical */
+	int64_t deadline_ms;       /* -t; -1: none */
+	int killing;               /* the deadline passed: 1 all but loggers killed, 2 all */
+	size_t unready;            /* normally-up services not up and ready (service.unready) */
+	struct timer cmd_timer, deadline_timer;
+};
+
+/* -o: where the output of services without log/ goes. */
+enum out_mode { OUT_FILES, OUT_TEXT, OUT_JSON };
 
 struct waiter;
 
@@ -173,6 +201,9 @@ struct sup {
 	int deps_pulling;          /* a pull covers the closure: no pull within it */
 	unsigned deps_mark, deps_cycle_gen;
 	int shutting_down;
+	struct container ct;
+	enum out_mode out_mode;
+	struct evsrc ev_stdout;
 	int reexec;                /* asked for: loop_run() returns, main() execs */
 	char self[PATH_MAX];       /* our binary, for reexec */
 	char cgroup[PATH_MAX];     /* -c: services get cgroups below it; "" none */
@@ -311,6 +342,29 @@ void output_on_readable(struct sup *s, struct service *sv);
 void output_on_retry(struct sup *s, int64_t now);
 void output_retry_soon(struct sup *s); /* arms the retry timer (status files use it too) */
 void output_close(struct sup *s, struct service *sv);
+/* -o text|json: our stdout takes the output (0, or -1 with errno); a writer of sv's FIFO
+ * died (its partial line ends); stdout can take more; everything left, before we exit
+ * (bounded by until_ms, CLOCK_NEVER none). */
+int output_stdout_init(struct sup *s);
+void output_writer_gone(struct sup *s, struct service *sv);
+void output_on_stdout(struct sup *s);
+void output_drain_all(struct sup *s, int64_t until_ms);
+
+/* container.c */
+void container_init(struct sup *s, char **argv, int64_t deadline_ms);
+int container_mode(const struct sup *s); /* PID 1, or a CMD: the signals to take */
+void container_on_state(struct sup *s, struct service *sv);  /* from service_enter() */
+void container_on_forget(struct sup *s, struct service *sv); /* from service_forget() */
+/* A death (or failed start) not asked for: a `critical` service ends everything. */
+void container_on_death(struct sup *s, struct service *sv);
+int container_on_signal(struct sup *s, int sig);  /* 1: handled here */
+int container_on_reaped(struct sup *s, pid_t pid, int wstatus); /* 1: it was CMD */
+void container_on_timer(struct sup *s, struct timer *t, int64_t now);
+void container_pass(struct sup *s);              /* each loop pass: start CMD when due */
+int container_may_stop_services(struct sup *s);  /* shutting down: CMD first */
+int container_done(const struct sup *s);         /* CMD gone (or none) */
+int container_exit_code(const struct sup *s);
+int64_t container_drain_until(const struct sup *s); /* the final drain's bound */
 
 /* loop.c */
 void loop_init(struct sup *s);

@@ -32,7 +32,7 @@ usage(void)
 		"usage: svctl [-d SVDIR] [-r RUNDIR] [-w SECS] COMMAND [NAME...]\n"
 		"commands: start|stop|restart|once NAME...  signal SIG NAME...\n"
 		"          status [--json] [NAME...]  list  log [-f] NAME\n"
-		"          wait up|ready|down NAME...  watch [--json] [NAME...]\n"
+		"          wait up|ready|down [NAME...]  watch [--json] [NAME...]\n"
 		"          rescan  shutdown  reexec\n");
 	exit(2);
 }
