@@ -452,7 +452,7 @@ status_reply(struct sup *s, struct waiter *w, const struct proto_cmd *cmd)
 	} else {
 		for (struct service *sv = s->services; sv != NULL && n < cap; sv = sv->next)
 			v[n++] = sv;
-		qsort(v, n, sizeof *v, cmp_services);
+		qsort(v, n, sizeof *v, cmp_services); /* NOLINT(bugprone-sizeof-expression): pointers */
 	}
 	if (cmd->json && n == 0)
 		reply(w, PROTO_OUT, "[]");

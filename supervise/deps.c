@@ -270,6 +270,7 @@ link_edge(struct sup *s, struct service *sv, size_t i)
 		return;
 	if (d->ndependents == d->dependents_cap) {
 		size_t c = d->dependents_cap ? d->dependents_cap * 2 : 4;
+		/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		struct service **p = realloc(d->dependents, c * sizeof *p);
 		if (p == NULL) { /* as if it were missing: sv waits, and says so */
 			log_warnx("%s: out of memory linking it to %s", sv->st.name, d->st.name);
@@ -349,6 +350,7 @@ deps_load(struct sup *s, struct service *sv)
 			}
 		return 0;
 	}
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	deps = n > 0 ? calloc(n, sizeof *deps) : NULL;
 	if (n > 0 && deps == NULL) {
 		log_warnx("%s: out of memory reading its dependencies", sv->st.name);
@@ -467,6 +469,7 @@ deps_can_start(struct sup *s, struct service *sv)
 static struct service **
 walk_alloc(struct sup *s)
 {
+	/* an array of pointers: NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	struct service **p = malloc((s->nservices + 1) * sizeof *p);
 
 	if (p == NULL)
@@ -494,13 +497,14 @@ recount_holders(struct sup *s)
 /* The path stk[j..top) back to stk[j] (== d) is a cycle: each member gets its text,
  * told from the smallest name so that one cycle always reads the same. 1 when it is new. */
 static int
-mark_cycle(struct sup *s, struct service **stk, size_t top, struct service *d, unsigned gen)
+mark_cycle(struct sup *s, struct service **stk, size_t top, const struct service *d, unsigned gen)
 {
 	char text[STATUS_REASON_MAX];
 	size_t j = top - 1, m, len, n;
 	int fresh = 0;
 
-	while (stk[j] != d)
+	/* d is on the path (the caller found it there): NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+	while (j > 0 && stk[j] != d)
 		j--;
 	n = top - j;
 	m = j;

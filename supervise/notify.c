@@ -192,7 +192,7 @@ notify_read_socket(struct service *sv, char *status_text, size_t text_size, pid_
 	char buf[4096];
 	union {
 		struct cmsghdr h;
-		char space[CMSG_SPACE(sizeof(struct ucred))];
+		char space[CMSG_SPACE(sizeof(struct ucred))]; /* cppcheck-suppress unusedStructMember */
 	} ctl;
 	ssize_t n;
 	int ready = 0;

@@ -45,7 +45,7 @@
 
 #define OUTPUT_READ_MAX 65536
 #define OUTPUT_RETRY_MS 1000
-#define OUTQ_HIGH (1024 * 1024)  /* -o: bytes queued for stdout past which no FIFO is read */
+#define OUTQ_HIGH ((size_t)1024 * 1024)  /* -o: bytes queued for stdout past which no FIFO is read */
 #define OUTQ_LOW (OUTQ_HIGH / 4) /* parked services are read again below this */
 #define OUTQ_READ_MIN 512        /* a read smaller than this is not worth it: park */
 
