@@ -150,7 +150,8 @@ lint-man:
 # not outlive it, which is how bats is meant to work (each test runs in a process of
 # its own, and teardown runs in that process, where it sees the variable).
 SHELLCHECK = shellcheck
-SH_SCRIPTS = tests/*.bash tests/run .ci/run bench/svlog-throughput services/*/run \
+SH_SCRIPTS = tests/*.bash tests/run .ci/run bench/svlog-throughput bench/watch-cost bench/container \
+	bench/deps-bringup services/*/run \
 	debian/check-package debian/supervise.postinst svctl/svctl.bash-completion
 lint-sh:
 	$(SHELLCHECK) $(SH_SCRIPTS)

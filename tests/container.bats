@@ -59,6 +59,7 @@ ns_wait() {
 
 # Zombies among supervise's children, as seen from here.
 zombies() {
+	# shellcheck disable=SC2009 # the states of one process's children: pgrep does not say
 	ps -o stat= --ppid "$SUP_PID" | grep -c '^Z' || true
 }
 
@@ -67,6 +68,7 @@ no_zombie() {
 }
 
 child_named() {
+	# shellcheck disable=SC2009 # a whole command line matched, among one process's children
 	ps -o args= --ppid "$SUP_PID" | grep -qx -- "$1"
 }
 
@@ -429,9 +431,10 @@ EOF
 
 @test "-o text: a stalled stdout blocks the services, never svctl; nothing lost once it is read" {
 	mkfifo "$BATS_TEST_TMPDIR/stdout"
+	# shellcheck disable=SC2217 # it holds the FIFO open for reading and never reads: on purpose
 	sleep 1000 <"$BATS_TEST_TMPDIR/stdout" & # a reader that reads nothing (yet)
 	holder=$!
-	EXTRA_PIDS=$holder
+	EXTRA_PIDS="${EXTRA_PIDS:-} $holder"
 	make_service chatty 'seq 1 200000 | sed s/^/line-/; exec sleep 1000'
 	make_sleeper other
 	"$BIN/supervise" -d "$SV" -r "$RUN" -o text >"$BATS_TEST_TMPDIR/stdout" 2>>"$SUPLOG" 3>&- &
@@ -446,7 +449,7 @@ EOF
 	assert_output --regexp '^chatty: up'
 	cat "$BATS_TEST_TMPDIR/stdout" >"$OUT" &
 	reader=$!
-	EXTRA_PIDS="$holder $reader"
+	EXTRA_PIDS="${EXTRA_PIDS:-} $reader"
 	wait_until 10 test -s "$OUT" # cat has the FIFO open: the holder may go
 	kill "$holder"
 	wait_until 60 sh -c "grep -q '^chatty | line-200000\$' $OUT"

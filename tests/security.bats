@@ -55,6 +55,7 @@ setup() {
 	VICTIM=$BATS_TEST_TMPDIR/victim
 	mkdir -m 755 "$VICTIM" "$VICTIM/cron.d"
 	echo '# kept' > "$VICTIM/cron.d/existing"
+	# shellcheck disable=SC2016 # a shadow line, dollars and all
 	echo 'root:$6$SVTEST-SHADOW-SECRET$x:19000:0:99999:7:::' > "$VICTIM/shadow"
 	chmod 600 "$VICTIM/shadow"
 	VICTIM_BEFORE=$(victim_snapshot)
@@ -114,8 +115,8 @@ kill_uid_procs() {
 	for i in $(seq 1 50); do
 		p=$(uid_pids "$1")
 		[ -z "$p" ] && return 0
-		kill -CONT $p 2>/dev/null
-		kill -KILL $p 2>/dev/null
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
 		sleep 0.1
 	done
 	return 0
@@ -510,7 +511,7 @@ deluser_settled() {
 	local bpid orphan start
 	bpid=$(service_pid B)
 	orphan=$(cat "$SV/B/orphan")
-	EXTRA_PIDS=$orphan
+	EXTRA_PIDS="${EXTRA_PIDS:-} $orphan"
 	alive "$orphan"
 	run svctl -w 10 start P
 	start=$output
@@ -560,7 +561,7 @@ deluser_settled() {
 	wait_until 10 up_with_pid D
 	local dpid
 	dpid=$(cat "$MALDIR/d.pid")
-	EXTRA_PGIDS=$dpid
+	EXTRA_PGIDS="${EXTRA_PGIDS:-} $dpid"
 	[ "$(service_pid D)" = "$dpid" ]
 	runs_as "$dpid" "$MU"
 	# reparented: its launcher is gone, the supervisor is its parent
@@ -629,6 +630,7 @@ remove_cgroups() {
 # one the kernel gave out is in /proc/loadavg) whose parent is the supervisor is kept,
 # and stopped as soon as it is hers, which a spawned service is from its setuid() on.
 # Bash builtins only, so that it forks nothing and comes round within microseconds.
+# shellcheck disable=SC2016 # a script, expanded when it runs
 STOP_LOOP='
 read -r _ _ _ _ seen < /proc/loadavg
 kids=()
@@ -692,7 +694,7 @@ make_no_close_range() {
 }
 
 @test "security 6: a user SIGSTOPping her processes while her services restart 50 times never stalls the supervisor (no close_range, as before 5.11)" {
-	local names=() i round stopper py
+	local names=() i stopper py
 	for i in 0 1 2 3 4 5 6 7 8 9; do
 		make_service "m$i" 'exec sleep 1000' "user=$MAL"
 		names+=("m$i")
@@ -712,7 +714,7 @@ make_no_close_range() {
 	HOOKS+=("kill -KILL $stopper")
 	# five rounds of ten restarts (starts of one service are 1 s apart at least); a reply
 	# to a command is the proof that the supervisor is not stuck in a spawn
-	for round in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		svctl_within 5 -w 0 restart "${names[@]}" || show_supervisor
 		sleep 1.1
 	done
@@ -742,6 +744,7 @@ make_no_close_range() {
 		n=${n%%:*}
 		wait_until 20 grep -q '^DONE$' "$RUN/log/$n/current"
 		ls -l "$RUN/log/$n" >&2
+		# shellcheck disable=SC2012 # two plain names, sorted: what ls is for
 		[ "$(ls "$RUN/log/$n" | tr '\n' ' ')" = "current previous " ]
 		for f in current previous; do
 			[ "$(stat -c %s "$RUN/log/$n/$f")" -le "$max" ]
@@ -764,6 +767,7 @@ kill_listed() {
 
 # Run in a private mount namespace: RUNDIR on a 2 MiB tmpfs, filled up, then a stop.
 # Prints what it sees, one observation a line, for the test to check.
+# shellcheck disable=SC2016 # a script, expanded when it runs
 FULL_SCRIPT='
 BIN=$1 SV=$2 SMALL=$3 SUPLOG=$4 LIST=$5
 RUN=$SMALL/run

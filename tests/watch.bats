@@ -45,7 +45,7 @@ teardown() {
 	echo "stop seen after $((t1 - t0)) ms" >&3
 	[ $((t1 - t0)) -lt 1000 ]
 	grep -q '^a: stopping (pid ' "$BATS_TEST_TMPDIR/w"
-	! grep -q '^b:' "$BATS_TEST_TMPDIR/w" # nothing happened to b
+	run ! grep -q '^b:' "$BATS_TEST_TMPDIR/w" # nothing happened to b
 }
 
 @test "watch: a restart after kill -9 is reported, and status counts from the new process" {
