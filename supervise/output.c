@@ -140,7 +140,7 @@ fail:
 }
 
 int
-output_check(struct sup *s, const struct service *sv, char *why, size_t why_size)
+output_check(struct sup *s, struct service *sv, char *why, size_t why_size)
 {
 	char file[SVREF_MAX + 1], w[PATH_MAX + 256];
 	int fd;
@@ -154,6 +154,7 @@ output_check(struct sup *s, const struct service *sv, char *why, size_t why_size
 		return -1;
 	}
 	fd_close(fd);
+	sv->logdir_ok = 1;
 	return 0;
 }
 

@@ -206,7 +206,9 @@ stdio_fds(struct sup *s, struct service *sv, int *in, int *out)
 		if ((*in = fifo_open(s, file, O_RDONLY)) == -1)
 			goto fail;
 	}
-	if (sv->logger == NULL && output_check(s, sv, sv->st.reason, sizeof sv->st.reason) == -1) {
+	/* checked until it passes: then nobody but us can change it (RUNDIR/log is ours, 0700) */
+	if (sv->logger == NULL && !sv->logdir_ok &&
+	    output_check(s, sv, sv->st.reason, sizeof sv->st.reason) == -1) {
 		if (*in != s->devnull_fd)
 			fd_close(*in);
 		return -1;

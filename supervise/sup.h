@@ -89,6 +89,7 @@ struct service {
 	int spawn_fd;              /* the latest spawn's exec report, until it ends; -1 */
 	int out_fd;                /* no log/: the FIFO RUNDIR/pipe/NAME we read its output from */
 	struct output *out;        /* what output.c keeps of it (NULL while it wrote nothing) */
+	int logdir_ok;             /* RUNDIR/log/NAME found ours once: it stays so */
 	struct evsrc ev[EV_KINDS - EV_SV_FIRST];
 	struct timer timer;        /* restart, kill, finish or pidfile deadline */
 	int pipe_fd;               /* a logger: its FIFO RUNDIR/pipe/NAME, held O_RDWR; -1 */
@@ -337,7 +338,7 @@ void waiters_abort(struct sup *s, const char *why); /* every wait ends, failed *
 /* output.c: the output of services without log/, into RUNDIR/log/NAME (bounded) */
 int output_open(struct sup *s, struct service *sv);
 /* Can its log directory be written? 0, or -1 with why (a directory that is not ours). */
-int output_check(struct sup *s, const struct service *sv, char *why, size_t why_size);
+int output_check(struct sup *s, struct service *sv, char *why, size_t why_size);
 void output_on_readable(struct sup *s, struct service *sv);
 void output_on_retry(struct sup *s, int64_t now);
 void output_retry_soon(struct sup *s); /* arms the retry timer (status files use it too) */
