@@ -534,6 +534,70 @@ mark_cycle(struct sup *s, struct service **stk, size_t top, const struct service
 	return fresh;
 }
 
+/* A service on a cycle that the walk did not go round: one whose cycle meets another,
+ * found first, through a service the walk had already finished (a -> d -> c -> a, where
+ * a -> b -> c -> a came first). Only services that lead into a cycle found can be on
+ * such a one: they are found by a walk up the dependents of those, then each is searched
+ * from, along its dependencies, for a way back to itself. A graph without cycles costs
+ * nothing here. */
+static int
+more_cycles(struct sup *s, struct service **q, struct service **stk, unsigned gen)
+{
+	size_t head = 0, tail = 0;
+	unsigned up = ++s->deps_mark;
+	int changed = 0;
+
+	for (struct service *sv = s->services; sv != NULL; sv = sv->next)
+		if (sv->cycle_gen == gen) {
+			sv->mark = up;
+			q[tail++] = sv;
+		}
+	while (head < tail) {
+		struct service *n = q[head++];
+		for (size_t k = 0; k < n->ndependents; k++)
+			if (n->dependents[k]->mark != up) {
+				n->dependents[k]->mark = up;
+				q[tail++] = n->dependents[k];
+			}
+	}
+	for (size_t c = 0, ncand = tail; c < ncand; c++) {
+		struct service *x = q[c], *y = NULL;
+		size_t top = 0;
+		unsigned m;
+		if (x->cycle_gen == gen)
+			continue;
+		/* q[0..ncand) holds the candidates: the search queues after them */
+		m = ++s->deps_mark;
+		head = tail = ncand;
+		q[tail++] = x;
+		while (head < tail && y == NULL) {
+			struct service *n = q[head++];
+			for (size_t i = 0; i < n->ndeps && y == NULL; i++) {
+				struct service *d = n->deps[i];
+				if (d == x) {
+					y = n;
+				} else if (d != NULL && d->mark != m) {
+					d->mark = m;
+					d->dfs_via = n;
+					q[tail++] = d;
+				}
+			}
+		}
+		if (y == NULL)
+			continue;
+		for (struct service *n = y; n != x; n = n->dfs_via)
+			stk[top++] = n;
+		stk[top++] = x;
+		for (size_t i = 0; i < top / 2; i++) { /* x first, then its way round */
+			struct service *t = stk[i];
+			stk[i] = stk[top - 1 - i];
+			stk[top - 1 - i] = t;
+		}
+		changed |= mark_cycle(s, stk, top, x, gen);
+	}
+	return changed;
+}
+
 void
 deps_check_cycles(struct sup *s)
 {
@@ -570,6 +634,14 @@ deps_check_cycles(struct sup *s)
 			d->dfs_i = 0;
 			stk[top++] = d;
 		}
+	}
+	{
+		struct service **q = malloc((2 * s->nservices + 2) * sizeof *q); /* NOLINT(bugprone-sizeof-expression) */
+		if (q != NULL)
+			changed |= more_cycles(s, q, stk, gen);
+		else
+			log_warnx("out of memory walking the dependency graph");
+		free(q);
 	}
 	free(stk);
 	for (struct service *sv = s->services; sv != NULL; sv = sv->next)

@@ -303,7 +303,7 @@ stopping web: depends on db"
 	[ "$(status_field b reason)" = "dependency cycle: b -> c -> b" ]
 	[ "$(status_field c reason)" = "dependency cycle: b -> c -> b" ]
 	for n in d e f; do [ "$(status_field "$n" reason)" = "dependency cycle: d -> e -> f -> d" ]; done
-	for n in a b c d e f; do ! has_event "$n" start; done
+	for n in a b c d e f; do run ! has_event "$n" start; done
 	[ "$(suplog_count 'dependency cycle: d -> e -> f -> d')" = 1 ]
 	# broken, the cycle's members start
 	rm "$SV/c/dependencies.d/b"
@@ -311,6 +311,35 @@ stopping web: depends on db"
 	wait_until 10 is_up b
 	wait_until 10 is_up c
 	state_is a failed
+}
+
+@test "a service on a second cycle through a member of a first is failed too, with its own path" {
+	ev_setup
+	# p -> q -> r -> p, and p -> s -> r -> p: s is on a cycle, whichever is found first.
+	# p comes last, so the search starts from it (the newest service is looked at
+	# first) and goes round p -> q -> r first: s, reached through r once r is done,
+	# is on no path it walks back along
+	sleeper q 0 dep:r
+	sleeper r 0 dep:p
+	sleeper s 0 dep:r
+	sleeper t 0 dep:s
+	start_supervise
+	wait_until 5 state_is r waiting
+	sleeper p 0 dep:q dep:s
+	svctl rescan
+	for n in p q r s; do wait_until 5 state_is "$n" failed; done
+	for n in p q r s; do
+		[[ "$(status_field "$n" reason)" == "dependency cycle: "*" -> $n"* ]] ||
+			[[ "$(status_field "$n" reason)" == "dependency cycle: $n -> "* ]]
+		run ! has_event "$n" start
+	done
+	[[ "$(status_field s reason)" == "dependency cycle: p -> s -> r -> p" ]] ||
+		[[ "$(status_field s reason)" == "dependency cycle: r -> p -> s -> r" ]] ||
+		[[ "$(status_field s reason)" == *" s "* ]]
+	# t depends on the cycle without being on it: it waits, and says for what
+	wait_until 5 state_is t waiting
+	run status_field t reason
+	refute_output --partial 'dependency cycle'
 }
 
 @test "a one-shot's up past timeout-up is killed with its process group and fails" {

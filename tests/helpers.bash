@@ -2,6 +2,7 @@
 # temporary directory; teardown stops the supervisor and every service process group it
 # started, by pid and process group, never by name.
 
+bats_require_minimum_version 1.5.0 # run ! CMD
 load 'node_modules/bats-support/load'
 load 'node_modules/bats-assert/load'
 
