@@ -493,14 +493,17 @@ EOF
 	need_root
 	! getent passwd 12345 >/dev/null || skip "uid 12345 has a passwd entry here"
 	base=$(mktemp -d /tmp/ct-uid.XXXXXX)
-	mkdir -p "$base/sv/a"
+	mkdir -p "$base/sv/a" "$base/bin"
+	# the programs where that uid can reach them, wherever this tree is checked out
+	cp "$BIN/supervise" "$BIN/svctl" "$base/bin/"
 	printf '#!/bin/sh\nid -u\nexec sleep 1000\n' >"$base/sv/a/run"
-	chmod 755 "$base/sv/a/run" "$base/sv/a" "$base/sv"
+	chmod 755 "$base/sv/a/run" "$base/sv/a" "$base/sv" "$base/bin"
 	chown 12345:12345 "$base"
 	chmod 700 "$base"
 	SV=$base/sv RUN=$base/run
+	local bin=$base/bin
 	setpriv --reuid=12345 --regid=12345 --clear-groups \
-		"$BIN/supervise" -d "$SV" -r "$RUN" -o text -- sh -c "$BIN/svctl -d $SV -r $RUN -w 5 wait ready && $BIN/svctl -d $SV -r $RUN status a; exit 6" \
+		"$bin/supervise" -d "$SV" -r "$RUN" -o text -- sh -c "$bin/svctl -d $SV -r $RUN -w 5 wait ready && $bin/svctl -d $SV -r $RUN status a; exit 6" \
 		>"$OUT" 2>>"$SUPLOG" 3>&- || rc=$?
 	rm -rf "$base"
 	[ "${rc:-0}" -eq 6 ]

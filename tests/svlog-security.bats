@@ -48,6 +48,11 @@ setup() {
 	chmod o+x "$BATS_RUN_TMPDIR"
 	as_mallory test -x "$BATS_TEST_TMPDIR" ||
 		skip "$MALLORY cannot reach $BATS_TEST_TMPDIR (a parent of $BATS_RUN_TMPDIR is closed)"
+	# svlog where she can run it, wherever this tree is checked out (its directories
+	# may be closed to her)
+	mkdir -m 755 "$BATS_TEST_TMPDIR/bin"
+	cp "$BIN/svlog" "$BATS_TEST_TMPDIR/bin/svlog"
+	SVLOG_BIN=$BATS_TEST_TMPDIR/bin/svlog
 	VICTIM=$BATS_TEST_TMPDIR/victim # stands for /etc: root's, mallory may not write it
 	mkdir -p "$VICTIM/cron.d"
 	chmod -R 755 "$VICTIM"
@@ -66,7 +71,7 @@ as_mallory() {
 
 # svlog ARGS...: as root, in the foreground, 20 s at most (a blocked open shows as 124).
 svlog() {
-	timeout 20 "$BIN/svlog" "$@"
+	timeout 20 "$SVLOG_BIN" "$@"
 }
 
 # victim_untouched: nothing was created in the stand-in for /etc.
@@ -85,7 +90,7 @@ mallory_dir_given_back() {
 @test "svlog: run as a user in her own directory works: files hers, rotation included" {
 	d=$HOME_M/log
 	seq 1 2000 > "$BATS_TEST_TMPDIR/in"
-	run as_mallory timeout 20 "$BIN/svlog" -s 4096 -n 100 "$d" < "$BATS_TEST_TMPDIR/in"
+	run as_mallory timeout 20 "$SVLOG_BIN" -s 4096 -n 100 "$d" < "$BATS_TEST_TMPDIR/in"
 	assert_success
 	assert_output ''
 	cat "$d"/@*.s "$d/current" | cmp - "$BATS_TEST_TMPDIR/in"
@@ -101,13 +106,13 @@ mallory_dir_given_back() {
 	as_mallory mkdir "$d"
 	as_mallory ln -s "$VICTIM/cron.d/x" "$d/current"
 	# as a root logger in her directory (a `user` service without log/user)
-	run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$BIN/svlog" "$d"
+	run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$SVLOG_BIN" "$d"
 	assert_failure 1
 	assert_output "svlog: $d: owned by uid $M_UID, not by svlog's uid 0"
 	victim_untouched
 	# and once the directory is root's again, the link she left
 	mallory_dir_given_back "$d"
-	run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$BIN/svlog" "$d"
+	run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$SVLOG_BIN" "$d"
 	assert_failure 1
 	assert_output "svlog: $d/current: is a symbolic link"
 	victim_untouched
@@ -133,7 +138,7 @@ mallory_dir_given_back() {
 @test "svlog: DIR itself a symlink, with or without a trailing slash: nothing written where it points" {
 	as_mallory ln -s "$VICTIM/cron.d" "$HOME_M/log"
 	for d in "$HOME_M/log" "$HOME_M/log/" "$HOME_M/log//"; do
-		run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$BIN/svlog" "$d"
+		run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$SVLOG_BIN" "$d"
 		assert_failure 1
 		assert_output "svlog: $HOME_M/log: is a symbolic link"
 	done
@@ -159,7 +164,7 @@ mallory_dir_given_back() {
 	# the other way round: her svlog on root's directory
 	r=$BATS_TEST_TMPDIR/rootlog
 	mkdir -m 755 "$r"
-	run as_mallory timeout 20 "$BIN/svlog" "$r" < /dev/null
+	run as_mallory timeout 20 "$SVLOG_BIN" "$r" < /dev/null
 	assert_failure 1
 	assert_output "svlog: $r: owned by uid 0, not by svlog's uid $M_UID"
 	# root's, but where others (or a group) could plant names: sticky or not
@@ -202,7 +207,7 @@ mallory_dir_given_back() {
 	as_mallory mkdir "$d"
 	as_mallory sh -c "echo hers > '$d/current'"
 	mallory_dir_given_back "$d"
-	run sh -c 'echo evil | "$0" "$1"' "$BIN/svlog" "$d"
+	run sh -c 'echo evil | "$0" "$1"' "$SVLOG_BIN" "$d"
 	assert_failure 1
 	assert_output "svlog: $d/current: owned by uid $M_UID, not by svlog's uid 0"
 	[ "$(cat "$d/current")" = hers ]
@@ -211,7 +216,7 @@ mallory_dir_given_back() {
 	rm "$d/current"
 	echo 'root file' > "$VICTIM/cron.d/x"
 	ln "$VICTIM/cron.d/x" "$d/current"
-	run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$BIN/svlog" "$d"
+	run sh -c 'echo "* * * * * root evil" | "$0" "$1"' "$SVLOG_BIN" "$d"
 	assert_failure 1
 	assert_output "svlog: $d/current: has 2 hard links, not one"
 	[ "$(cat "$VICTIM/cron.d/x")" = 'root file' ]
@@ -224,7 +229,7 @@ start_bg_svlog() {
 	ERR=$BATS_TEST_TMPDIR/svlog.stderr
 	mkfifo "$IN"
 	exec 4<>"$IN"
-	"$BIN/svlog" "$@" <"$IN" 2>"$ERR" 3>&- 4>&- &
+	"$SVLOG_BIN" "$@" <"$IN" 2>"$ERR" 3>&- 4>&- &
 	LOG_PID=$!
 	EXTRA_PIDS="${EXTRA_PIDS:-} $LOG_PID"
 }
@@ -326,7 +331,7 @@ refused_or_rotated() {
 	mkdir -p "$SV/.web/log"
 	# shellcheck disable=SC2016 # the service's script, expanded when it runs
 	printf '#!/bin/sh\nwhile :; do echo "hello from $(id -un)"; sleep 0.1; done\n' > "$SV/.web/run"
-	printf '#!/bin/sh\nexec "%s" ./main\n' "$BIN/svlog" > "$SV/.web/log/run"
+	printf '#!/bin/sh\nexec "%s" ./main\n' "$SVLOG_BIN" > "$SV/.web/log/run"
 	chmod 755 "$SV" "$SV/.web/run" "$SV/.web/log/run"
 	echo "$MALLORY" > "$SV/.web/user"
 	echo "$MALLORY" > "$SV/.web/log/user"
