@@ -393,7 +393,9 @@ stopping web: depends on db"
 
 @test "a removed dependency stops its dependents first; they wait for it and start when it is back" {
 	ev_setup
-	sleeper db 0.3
+	# db says when it is ready, after its start is stamped: web's start, which waits for
+	# that, can then never be stamped before db's however the shells are scheduled
+	ready_after db 0 0.3
 	sleeper web 0 dep:db
 	start_supervise
 	wait_until 10 is_up web
